@@ -1,0 +1,55 @@
+/*
+ * fuzz_smtp_command - one command line through smtp_parse_command, then
+ * its arguments through the MAIL and RCPT parsers, as the session does.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp/smtp_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_path(const struct smtp_path *p)
+{
+	char out[2 * (SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX) + 8];
+
+	if (strlen(p->local) > SMTP_LOCAL_MAX ||
+	    strlen(p->domain) > SMTP_DOMAIN_MAX)
+		abort();
+	if (smtp_addr_format(p, out, sizeof(out)) < 0)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *line = (const char *)data;
+	struct smtp_command cmd;
+	struct smtp_parse_error err;
+	struct smtp_mail_args m;
+	struct smtp_rcpt_args r;
+
+	if (smtp_parse_command(line, size, &cmd, &err) < 0) {
+		if (err.code != 500 || err.text == NULL)
+			abort();
+		return 0;
+	}
+	if (cmd.args < line || cmd.args + cmd.args_len > line + size)
+		abort();
+	/* Both parsers on every line, whatever the verb, for coverage. */
+	if (smtp_parse_mail(cmd.args, cmd.args_len, &m, &err) == 0)
+		check_path(&m.path);
+	else if (err.text == NULL || (err.code != 501 && err.code != 555))
+		abort();
+	if (smtp_parse_rcpt(cmd.args, cmd.args_len, &r, &err) == 0) {
+		check_path(&r.path);
+		if (r.path.null_path)
+			abort();
+	} else if (err.text == NULL || (err.code != 501 && err.code != 555)) {
+		abort();
+	}
+	(void)smtp_verb_name(cmd.verb);
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * commit - the committer thread: group commit for the queue, and the
+ * queue runner that retries what is left in it.
+ *
+ * The event loop never waits for the disk. A session that has received a
+ * whole message submits a queue_commit job and stops reading; the
+ * committer takes every job that arrived meanwhile as one batch, delivers
+ * local recipients (Maildir hard links), queues the rest (msg/ + env/),
+ * then calls syncfs() once for the batch: one flush makes every file,
+ * link and rename of the batch durable, however many messages it holds.
+ * Only then does each job's done() run, back on the loop thread, where
+ * the session answers 250. The batch is simply whatever gathered while
+ * the previous flush ran, so no message waits for a timer: an idle server
+ * commits at once, a busy one commits in bigger batches.
+ *
+ * Why syncfs and not fsync per file: measured here, one syncfs per batch
+ * of 20 commits ~5,700 messages/s against ~2,800 for a file fsync each
+ * (and it also covers the directory entries, which fsync of the file does
+ * not). On a real disk with 1-10 ms flushes the gap is wider still.
+ */
+#ifndef PETREL_QUEUE_COMMIT_H
+#define PETREL_QUEUE_COMMIT_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "queue/envelope.h"
+
+struct event_base;
+struct config;
+struct commit;
+
+struct queue_commit {
+	/* Filled by the submitter. env.rcpts are the final targets, all
+	 * PENDING; spool_fd/spool_path the message in queue/tmp. */
+	struct queue_envelope env;
+	int spool_fd;
+	char spool_path[PATH_MAX];
+	void (*done)(struct queue_commit *job);
+	void *arg;
+
+	/* Results, valid in done(): error 0 = durable (rcpts now DONE were
+	 * delivered, PENDING ones are queued, last_error says why);
+	 * otherwise an errno and nothing was promised. */
+	int error;
+	bool queued;
+
+	struct queue_commit *next; /* private */
+};
+
+/* commit_start - start the committer thread for cfg->data_dir. */
+struct commit *commit_start(struct event_base *base,
+			    const struct config *cfg);
+
+/* commit_submit - hand a job over; done() runs later on the loop. */
+void commit_submit(struct commit *c, struct queue_commit *job);
+
+/* commit_run_queue - ask for a queue run (retry what is due) soon. */
+void commit_run_queue(struct commit *c);
+
+/* commit_stop - finish every submitted job, run its done(), and join. */
+void commit_stop(struct commit **cp);
+
+/* queue_commit_free - close the spool fd and free the job. */
+void queue_commit_free(struct queue_commit *job);
+
+#endif

@@ -1,0 +1,293 @@
+#include "queue/envelope.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+sb_add(struct strbuf *sb, const char *s, size_t n)
+{
+	if (sb->len + n + 1 > sb->cap) {
+		sb->cap = (sb->len + n + 1) * 2;
+		sb->p = xrealloc(sb->p, sb->cap);
+	}
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+}
+
+/* sb_field - a tab and the value, with %, TAB, CR and LF %-escaped. */
+static void
+sb_field(struct strbuf *sb, const char *v)
+{
+	sb_add(sb, "\t", 1);
+	for (; v != NULL && *v != '\0'; v++) {
+		if (*v == '%' || *v == '\t' || *v == '\r' || *v == '\n') {
+			char esc[4];
+			snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)*v);
+			sb_add(sb, esc, 3);
+		} else {
+			sb_add(sb, v, 1);
+		}
+	}
+}
+
+static void
+sb_num(struct strbuf *sb, uint64_t v)
+{
+	char num[32];
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	sb_field(sb, num);
+}
+
+struct queue_rcpt *
+queue_envelope_add_rcpt(struct queue_envelope *env, const char *address,
+			const char *orcpt, bool local, const char *domain,
+			const char *localpart)
+{
+	env->rcpts = xrealloc(env->rcpts,
+			      (env->n_rcpts + 1) * sizeof(*env->rcpts));
+	struct queue_rcpt *r = &env->rcpts[env->n_rcpts++];
+	memset(r, 0, sizeof(*r));
+	r->address = xstrdup(address);
+	r->orcpt = xstrdup(orcpt != NULL ? orcpt : "");
+	r->local = local;
+	r->domain = xstrdup(domain != NULL ? domain : "");
+	r->localpart = xstrdup(localpart != NULL ? localpart : "");
+	return r;
+}
+
+char *
+queue_envelope_format(const struct queue_envelope *env, size_t *len_r)
+{
+	struct strbuf sb = {0};
+
+	sb_add(&sb, "petrel-queue 1\n", 15);
+	sb_add(&sb, "id", 2);
+	sb_field(&sb, env->id);
+	sb_add(&sb, "\narrival", 8);
+	sb_num(&sb, (uint64_t)env->arrival);
+	sb_add(&sb, "\nsize", 5);
+	sb_num(&sb, env->size);
+	sb_add(&sb, "\nclient", 7);
+	sb_field(&sb, env->client);
+	sb_field(&sb, env->helo);
+	sb_add(&sb, "\nsender", 7);
+	sb_field(&sb, env->sender);
+	sb_add(&sb, "\n", 1);
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		const struct queue_rcpt *r = &env->rcpts[i];
+		sb_add(&sb, "rcpt", 4);
+		sb_num(&sb, i);
+		sb_field(&sb, r->local ? "L" : "R");
+		sb_field(&sb, r->address);
+		sb_field(&sb, r->orcpt);
+		sb_field(&sb, r->domain);
+		sb_field(&sb, r->localpart);
+		sb_add(&sb, "\n", 1);
+	}
+	*len_r = sb.len;
+	return sb.p;
+}
+
+char *
+queue_envelope_format_update(size_t idx, enum queue_rcpt_state state,
+			     time_t now, time_t next, const char *text,
+			     size_t *len_r)
+{
+	struct strbuf sb = {0};
+	const char *kind = state == QUEUE_RCPT_DONE     ? "done"
+			   : state == QUEUE_RCPT_FAILED ? "fail"
+							: "defer";
+	sb_add(&sb, kind, strlen(kind));
+	sb_num(&sb, idx);
+	sb_num(&sb, (uint64_t)now);
+	if (state == QUEUE_RCPT_PENDING)
+		sb_num(&sb, (uint64_t)next);
+	sb_field(&sb, text);
+	sb_add(&sb, "\n", 1);
+	*len_r = sb.len;
+	return sb.p;
+}
+
+#define MAX_FIELDS 8
+
+/* unescape - decode %XX in place; returns 0 or -1 on a bad escape. */
+static int
+unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r != '\0'; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		unsigned v;
+		if (sscanf(r + 1, "%2x", &v) != 1 || r[1] == '\0' ||
+		    r[2] == '\0')
+			return -1;
+		*w++ = (char)v;
+		r += 2;
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *v_r)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*v_r = v;
+	return 0;
+}
+
+static int
+parse_line(struct queue_envelope *env, char **f, size_t nf, char *err,
+	   size_t errlen)
+{
+	uint64_t idx = 0, t = 0, next = 0;
+
+	if (strcmp(f[0], "id") == 0 && nf == 2) {
+		snprintf(env->id, sizeof(env->id), "%s", f[1]);
+	} else if (strcmp(f[0], "arrival") == 0 && nf == 2 &&
+		   parse_u64(f[1], &t) == 0) {
+		env->arrival = (time_t)t;
+	} else if (strcmp(f[0], "size") == 0 && nf == 2 &&
+		   parse_u64(f[1], &env->size) == 0) {
+	} else if (strcmp(f[0], "client") == 0 && nf == 3) {
+		free(env->client);
+		free(env->helo);
+		env->client = xstrdup(f[1]);
+		env->helo = xstrdup(f[2]);
+	} else if (strcmp(f[0], "sender") == 0 && nf == 2) {
+		free(env->sender);
+		env->sender = xstrdup(f[1]);
+	} else if (strcmp(f[0], "rcpt") == 0 && nf == 7 &&
+		   parse_u64(f[1], &idx) == 0 && idx == env->n_rcpts) {
+		queue_envelope_add_rcpt(env, f[3], f[4], f[2][0] == 'L', f[5],
+					f[6]);
+	} else if ((strcmp(f[0], "done") == 0 || strcmp(f[0], "fail") == 0) &&
+		   nf == 4 && parse_u64(f[1], &idx) == 0 &&
+		   idx < env->n_rcpts && parse_u64(f[2], &t) == 0) {
+		struct queue_rcpt *r = &env->rcpts[idx];
+		r->state = f[0][0] == 'd' ? QUEUE_RCPT_DONE
+					  : QUEUE_RCPT_FAILED;
+		r->attempts++;
+		free(r->last_error);
+		r->last_error = xstrdup(f[3]);
+	} else if (strcmp(f[0], "defer") == 0 && nf == 5 &&
+		   parse_u64(f[1], &idx) == 0 && idx < env->n_rcpts &&
+		   parse_u64(f[2], &t) == 0 && parse_u64(f[3], &next) == 0) {
+		struct queue_rcpt *r = &env->rcpts[idx];
+		r->attempts++;
+		r->next_attempt = (time_t)next;
+		free(r->last_error);
+		r->last_error = xstrdup(f[4]);
+	} else {
+		snprintf(err, errlen, "bad record '%s'", f[0]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+queue_envelope_parse(const char *text, size_t len,
+		     struct queue_envelope *env_r, char *err, size_t errlen)
+{
+	static const char magic[] = "petrel-queue 1\n";
+	char *copy, *line, *eol;
+	int ret = 0;
+
+	memset(env_r, 0, sizeof(*env_r));
+	if (len < sizeof(magic) - 1 ||
+	    memcmp(text, magic, sizeof(magic) - 1) != 0) {
+		snprintf(err, errlen, "not a petrel queue file");
+		return -1;
+	}
+	copy = xstrndup(text, len);
+	if (strlen(copy) != len) {
+		free(copy);
+		snprintf(err, errlen, "NUL byte in queue file");
+		return -1;
+	}
+	line = copy + sizeof(magic) - 1;
+	/* Only complete lines count: a torn final append is ignored. */
+	while (ret == 0 && (eol = strchr(line, '\n')) != NULL) {
+		char *f[MAX_FIELDS];
+		size_t nf = 0;
+		*eol = '\0';
+		for (char *p = line;; p++) {
+			if (nf == MAX_FIELDS) {
+				snprintf(err, errlen, "too many fields");
+				ret = -1;
+				break;
+			}
+			f[nf++] = p;
+			p = strchr(p, '\t');
+			if (p == NULL)
+				break;
+			*p = '\0';
+		}
+		for (size_t i = 0; ret == 0 && i < nf; i++)
+			if (unescape(f[i]) < 0) {
+				snprintf(err, errlen, "bad escape");
+				ret = -1;
+			}
+		if (ret == 0)
+			ret = parse_line(env_r, f, nf, err, errlen);
+		line = eol + 1;
+	}
+	free(copy);
+	if (ret == 0 && (env_r->id[0] == '\0' || env_r->sender == NULL)) {
+		snprintf(err, errlen, "incomplete queue file");
+		ret = -1;
+	}
+	if (ret == 0 && env_r->client == NULL) {
+		env_r->client = xstrdup("");
+		env_r->helo = xstrdup("");
+	}
+	if (ret < 0)
+		queue_envelope_free(env_r);
+	return ret;
+}
+
+size_t
+queue_envelope_pending(const struct queue_envelope *env)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < env->n_rcpts; i++)
+		if (env->rcpts[i].state == QUEUE_RCPT_PENDING)
+			n++;
+	return n;
+}
+
+void
+queue_envelope_free(struct queue_envelope *env)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		struct queue_rcpt *r = &env->rcpts[i];
+		free(r->address);
+		free(r->orcpt);
+		free(r->domain);
+		free(r->localpart);
+		free(r->last_error);
+	}
+	free(env->rcpts);
+	free(env->client);
+	free(env->helo);
+	free(env->sender);
+	memset(env, 0, sizeof(*env));
+}

@@ -1,0 +1,211 @@
+#include "server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "net/conn_limit.h"
+#include "net/listener.h"
+#include "queue/commit.h"
+#include "queue/queue.h"
+#include "smtp/smtp_server.h"
+#include "store/directory.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* How often the queue runner looks for recipients due for a retry. */
+#define QUEUE_RUN_INTERVAL 30
+/* How long a clean stop waits for sessions to finish their commits. */
+#define STOP_GRACE 10
+
+static struct listener *listeners[CONFIG_MAX_LISTEN * 7];
+static size_t n_listeners;
+
+static void
+close_listeners(void)
+{
+	for (size_t i = 0; i < n_listeners; i++)
+		listener_free(&listeners[i]);
+	n_listeners = 0;
+}
+
+void
+server_session_gone(struct server *srv)
+{
+	if (srv->stopping && srv->n_sessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)what;
+	if (srv->stopping) {
+		log_info("second signal: stopping now");
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	log_info("signal %d: stopping (accepted mail is safe on disk)",
+		 (int)sig);
+	srv->stopping = true;
+	close_listeners();
+	struct smtp_session *s = srv->sessions;
+	while (s != NULL) {
+		struct smtp_session *next = smtp_session_next(s);
+		smtp_session_shutdown(s);
+		s = next;
+	}
+	struct timeval grace = {STOP_GRACE, 0};
+	event_base_loopexit(srv->base, &grace);
+	if (srv->n_sessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	/* The directory is read fresh on every lookup; certificates come
+	 * with TLS. Nothing else is cached yet. */
+	log_info("SIGHUP: configuration reload requested");
+}
+
+static void
+queue_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)fd;
+	(void)what;
+	commit_run_queue(srv->commit);
+}
+
+static int
+open_listeners(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	char err[256];
+
+	for (size_t i = 0; i < cfg->smtp_listen.n; i++) {
+		struct listener *l =
+			listener_open(srv->base, &cfg->smtp_listen.items[i],
+				      smtp_server_accept, srv, err, sizeof(err));
+		if (l == NULL) {
+			log_err("%s", err);
+			return -1;
+		}
+		listeners[n_listeners++] = l;
+	}
+	const struct {
+		const char *key;
+		const struct config_listen_list *list;
+	} later[] = {
+		{"submission_listen", &cfg->submission_listen},
+		{"smtps_listen", &cfg->smtps_listen},
+		{"pop3_listen", &cfg->pop3_listen},
+		{"pop3s_listen", &cfg->pop3s_listen},
+		{"imap_listen", &cfg->imap_listen},
+		{"imaps_listen", &cfg->imaps_listen},
+	};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+		if (later[i].list->n > 0)
+			log_warn("%s: this protocol is not served by this "
+				 "version yet; set it empty to silence this",
+				 later[i].key);
+	return 0;
+}
+
+/* raise_fd_limit - thousands of sessions need thousands of descriptors. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+server_run(struct config *cfg)
+{
+	struct server srv = {0};
+	char err[512], path[PATH_MAX];
+	int status = 0;
+
+	if (strcmp(cfg->log_level, "debug") == 0)
+		log_set_level(LOG_LEVEL_DEBUG);
+	else if (strcmp(cfg->log_level, "warning") == 0)
+		log_set_level(LOG_LEVEL_WARN);
+	else if (strcmp(cfg->log_level, "error") == 0)
+		log_set_level(LOG_LEVEL_ERR);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	if (queue_setup(cfg->data_dir, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	queue_recover(cfg->data_dir);
+	snprintf(path, sizeof(path), "%s/directory.db", cfg->data_dir);
+	srv.dir = directory_open(path, true, err, sizeof(err));
+	if (srv.dir == NULL) {
+		log_err("%s", err);
+		return 1;
+	}
+	srv.cfg = cfg;
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		fatal("cannot create the event loop");
+	srv.per_ip = conn_limit_new();
+	if (open_listeners(&srv) < 0) {
+		close_listeners();
+		conn_limit_free(&srv.per_ip);
+		event_base_free(srv.base);
+		directory_close(&srv.dir);
+		return 1;
+	}
+	srv.commit = commit_start(srv.base, cfg);
+
+	struct event *ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
+	struct event *ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
+	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv);
+	struct event *ev_queue = event_new(srv.base, -1, EV_PERSIST,
+					   queue_timer_cb, &srv);
+	struct timeval every = {QUEUE_RUN_INTERVAL, 0};
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_queue, &every);
+	/* Whatever a previous run left in the queue is retried at once. */
+	commit_run_queue(srv.commit);
+
+	log_info("petrel started: hostname %s, data_dir %s", cfg->hostname,
+		 cfg->data_dir);
+	if (event_base_dispatch(srv.base) < 0)
+		status = 1;
+
+	/* Every submitted message is committed before we go. */
+	commit_stop(&srv.commit);
+	/* Sessions still open after the grace period are cut off. */
+	while (srv.sessions != NULL)
+		smtp_session_destroy(srv.sessions);
+	close_listeners();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_free(ev_queue);
+	conn_limit_free(&srv.per_ip);
+	directory_close(&srv.dir);
+	event_base_free(srv.base);
+	log_info("petrel stopped");
+	return status;
+}

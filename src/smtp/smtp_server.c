@@ -1,0 +1,972 @@
+#include "smtp/smtp_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "net/conn_limit.h"
+#include "queue/commit.h"
+#include "queue/queue.h"
+#include "server.h"
+#include "smtp/smtp_dot.h"
+#include "smtp/smtp_hops.h"
+#include "smtp/smtp_parse.h"
+#include "store/directory.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/*
+ * RFC 5321 §4.5.3.1.4 sets 512 octets for a command line; extensions
+ * (SIZE, AUTH=, long parameters) make longer ones legitimate, so the hard
+ * limit is a little more generous, as Postfix's is.
+ */
+#define SMTP_LINE_MAX     2048
+#define SMTP_DATA_CHUNK   16384
+/* Stop reading a client whose replies are not being read, and do not
+ * buffer more than this much unprocessed input. */
+#define SMTP_OUTPUT_HIGH  (64 * 1024)
+#define SMTP_INPUT_HIGH   (256 * 1024)
+
+enum smtp_state {
+	SMTP_STATE_GREETED = 1 << 0, /* before HELO/EHLO */
+	SMTP_STATE_READY = 1 << 1,   /* after HELO/EHLO, no transaction */
+	SMTP_STATE_MAIL = 1 << 2,    /* MAIL accepted, no RCPT yet */
+	SMTP_STATE_RCPT = 1 << 3,    /* at least one RCPT accepted */
+	SMTP_STATE_DATA = 1 << 4,    /* reading the message */
+	SMTP_STATE_COMMIT = 1 << 5,  /* waiting for the queue commit */
+	SMTP_STATE_CLOSING = 1 << 6, /* flushing the last reply */
+};
+
+#define SMTP_STATES_ANY                                                     \
+	(SMTP_STATE_GREETED | SMTP_STATE_READY | SMTP_STATE_MAIL |          \
+	 SMTP_STATE_RCPT)
+
+struct smtp_session {
+	struct server *srv;
+	struct bufferevent *bev;
+	struct smtp_session *prev, *next;
+	enum smtp_state state;
+	char addr[INET6_ADDRSTRLEN]; /* client address, text */
+	bool relay_client;           /* in relay_networks */
+	bool esmtp;
+	bool shutdown;      /* server stopping: close after this reply */
+	bool line_overflow; /* discarding the rest of an over-long line */
+	bool paused;        /* output full: resume when it drains */
+	unsigned errors;
+	char helo[256];
+
+	/* The transaction. */
+	struct queue_envelope env; /* id, sender, final targets */
+	unsigned n_rcpt_ok;        /* accepted RCPT commands */
+	unsigned n_rcpt_failed;
+	enum smtp_body_type body;
+
+	/* DATA. */
+	struct smtp_dot dot;
+	struct smtp_hops hops;
+	int spool_fd;
+	char *spool_path;
+	uint64_t data_size; /* decoded bytes received */
+	bool too_big;
+	int write_errno;
+	struct queue_commit *job; /* in flight to the committer */
+};
+
+struct smtp_cmd_def {
+	enum smtp_verb verb;
+	unsigned states; /* where it is legal */
+	void (*handler)(struct smtp_session *s, const struct smtp_command *c);
+};
+
+static void smtp_session_process(struct smtp_session *s);
+static void smtp_session_free(struct smtp_session *s);
+
+/* --- replies --- */
+
+/*
+ * reply - append one reply line. code < 0 means a continuation line
+ * ("250-..."). Every 4xx/5xx counts towards the session's error limit.
+ */
+static void __attribute__((format(printf, 4, 5)))
+reply(struct smtp_session *s, int code, const char *enhanced, const char *fmt,
+      ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	char text[512];
+	va_list ap;
+	bool more = code < 0;
+
+	if (more)
+		code = -code;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (enhanced != NULL)
+		evbuffer_add_printf(out, "%d%c%s %s\r\n", code,
+				    more ? '-' : ' ', enhanced, text);
+	else
+		evbuffer_add_printf(out, "%d%c%s\r\n", code, more ? '-' : ' ',
+				    text);
+	if (!more && code >= 400)
+		s->errors++;
+}
+
+static void
+reply_error(struct smtp_session *s, const struct smtp_parse_error *e)
+{
+	reply(s, e->code, e->enhanced, "%s", e->text);
+}
+
+/* close_after_reply - stop reading; free once the output is flushed. */
+static void
+close_after_reply(struct smtp_session *s)
+{
+	s->state = SMTP_STATE_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	/* Every caller has just appended a reply, so write_cb will run
+	 * once it is flushed and free the session there. */
+}
+
+/* --- the transaction --- */
+
+static void
+spool_discard(struct smtp_session *s)
+{
+	if (s->spool_fd >= 0) {
+		close(s->spool_fd);
+		s->spool_fd = -1;
+	}
+	if (s->spool_path != NULL) {
+		unlink(s->spool_path);
+		free(s->spool_path);
+		s->spool_path = NULL;
+	}
+}
+
+static void
+transaction_reset(struct smtp_session *s)
+{
+	spool_discard(s);
+	queue_envelope_free(&s->env);
+	s->n_rcpt_ok = 0;
+	s->n_rcpt_failed = 0;
+	s->body = SMTP_BODY_NONE;
+	s->data_size = 0;
+	s->too_big = false;
+	s->write_errno = 0;
+	if (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT | SMTP_STATE_DATA))
+		s->state = SMTP_STATE_READY;
+}
+
+/* --- command handlers --- */
+
+static void
+ehlo_reply(struct smtp_session *s, bool esmtp)
+{
+	const struct config *cfg = s->srv->cfg;
+	if (!esmtp) {
+		reply(s, 250, NULL, "%s", cfg->hostname);
+		return;
+	}
+	reply(s, -250, NULL, "%s Hello %s [%s]", cfg->hostname, s->helo,
+	      s->addr);
+	reply(s, -250, NULL, "PIPELINING");
+	reply(s, -250, NULL, "SIZE %" PRIu64, cfg->max_message_size);
+	if (cfg->smtp_vrfy_expn)
+		reply(s, -250, NULL, "VRFY");
+	reply(s, -250, NULL, "ENHANCEDSTATUSCODES");
+	reply(s, 250, NULL, "8BITMIME");
+}
+
+static void
+cmd_helo(struct smtp_session *s, const struct smtp_command *c)
+{
+	if (c->args_len == 0) {
+		reply(s, 501, "5.5.4", "Syntax: %s hostname",
+		      smtp_verb_name(c->verb));
+		return;
+	}
+	size_t n = c->args_len < sizeof(s->helo) - 1 ? c->args_len
+						     : sizeof(s->helo) - 1;
+	/* Only printable ASCII goes into logs and the Received: line. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)c->args[i];
+		s->helo[i] = ch > 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	s->helo[n] = '\0';
+	/* RFC 5321 §4.1.4: EHLO/HELO also resets any transaction. */
+	transaction_reset(s);
+	s->esmtp = c->verb == SMTP_VERB_EHLO;
+	s->state = SMTP_STATE_READY;
+	ehlo_reply(s, s->esmtp);
+}
+
+static void
+cmd_mail(struct smtp_session *s, const struct smtp_command *c)
+{
+	const struct config *cfg = s->srv->cfg;
+	struct smtp_mail_args args;
+	struct smtp_parse_error e;
+	char sender[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
+
+	if (smtp_parse_mail(c->args, c->args_len, &args, &e) < 0) {
+		reply_error(s, &e);
+		return;
+	}
+	/* RFC 1870 §6.2: refuse at once a message declared too big. */
+	if (args.has_size && args.size > cfg->max_message_size) {
+		reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+		return;
+	}
+	if (args.path.null_path)
+		sender[0] = '\0';
+	else if (smtp_addr_format(&args.path, sender, sizeof(sender)) < 0) {
+		reply(s, 501, "5.1.7", "Bad sender address syntax");
+		return;
+	}
+	transaction_reset(s);
+	queue_id_new(s->env.id);
+	s->env.sender = xstrdup(sender);
+	s->env.client = xstrdup(s->addr);
+	s->env.helo = xstrdup(s->helo);
+	s->env.arrival = time(NULL);
+	s->body = args.body;
+	s->state = SMTP_STATE_MAIL;
+	log_info("%s: client=[%s], helo=%s, from=<%s>", s->env.id, s->addr,
+		 s->helo, sender);
+	reply(s, 250, "2.1.0", "Ok");
+}
+
+/* add_target - one final destination, once per transaction. */
+static void
+add_target(struct smtp_session *s, const struct directory_target *t,
+	   const char *orcpt)
+{
+	for (size_t i = 0; i < s->env.n_rcpts; i++)
+		if (strcasecmp(s->env.rcpts[i].address, t->address) == 0)
+			return;
+	queue_envelope_add_rcpt(&s->env, t->address, orcpt, t->local,
+				t->domain, t->localpart);
+}
+
+/*
+ * rcpt_resolve - decide a recipient at RCPT time: local user, alias,
+ * relay or refusal. Returns the reply code it answered with.
+ */
+static int
+rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
+	     const char *rcpt)
+{
+	struct server *srv = s->srv;
+	struct directory_targets t = {0};
+	char address[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
+
+	if (p->postmaster_only) {
+		/* RFC 5321 §4.5.1: <postmaster> with no domain is always
+		 * accepted; it means this server's postmaster. */
+		snprintf(address, sizeof(address), "postmaster@%s",
+			 srv->cfg->hostname);
+	} else {
+		snprintf(address, sizeof(address), "%s", rcpt);
+	}
+	enum directory_result r = directory_expand(srv->dir, address, &t);
+	if (r == DIRECTORY_NOT_LOCAL && p->postmaster_only) {
+		struct directory_target pm = {
+			.address = address,
+			.local = true,
+			.domain = srv->cfg->hostname,
+			.localpart = (char *)"postmaster",
+		};
+		add_target(s, &pm, rcpt);
+		directory_targets_free(&t);
+		reply(s, 250, "2.1.5", "Ok");
+		return 250;
+	}
+	switch (r) {
+	case DIRECTORY_OK:
+		for (size_t i = 0; i < t.n; i++)
+			add_target(s, &t.items[i], rcpt);
+		reply(s, 250, "2.1.5", "Ok");
+		break;
+	case DIRECTORY_NOT_LOCAL:
+		/* An address literal, '%', '!' or a source route never gets
+		 * here for a local name: the parser keeps only the final
+		 * mailbox, and relaying is decided by the client alone. */
+		if (!s->relay_client) {
+			directory_targets_free(&t);
+			reply(s, 554, "5.7.1",
+			      "<%s>: Relay access denied", rcpt);
+			return 554;
+		}
+		for (size_t i = 0; i < t.n; i++)
+			add_target(s, &t.items[i], rcpt);
+		reply(s, 250, "2.1.5", "Ok");
+		break;
+	case DIRECTORY_NO_SUCH_USER:
+		reply(s, 550, "5.1.1",
+		      "<%s>: Recipient address rejected: User unknown", rcpt);
+		break;
+	case DIRECTORY_LOOP:
+		reply(s, 550, "5.4.6", "<%s>: Alias expansion loop", rcpt);
+		break;
+	case DIRECTORY_TEMPFAIL:
+	default:
+		reply(s, 451, "4.3.0",
+		      "<%s>: Temporary lookup failure, try again later", rcpt);
+		break;
+	}
+	directory_targets_free(&t);
+	return r == DIRECTORY_OK || r == DIRECTORY_NOT_LOCAL ? 250 : 550;
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
+{
+	struct smtp_rcpt_args args;
+	struct smtp_parse_error e;
+	char rcpt[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
+
+	if (s->n_rcpt_ok >= s->srv->cfg->max_recipients) {
+		/* RFC 5321 §4.5.3.1.10: 452 for too many recipients. */
+		reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	if (smtp_parse_rcpt(c->args, c->args_len, &args, &e) < 0) {
+		s->n_rcpt_failed++;
+		reply_error(s, &e);
+		return;
+	}
+	if (args.path.postmaster_only)
+		snprintf(rcpt, sizeof(rcpt), "postmaster");
+	else if (smtp_addr_format(&args.path, rcpt, sizeof(rcpt)) < 0) {
+		s->n_rcpt_failed++;
+		reply(s, 501, "5.1.3", "Bad recipient address syntax");
+		return;
+	}
+	if (rcpt_resolve(s, &args.path, rcpt) == 250) {
+		s->n_rcpt_ok++;
+		s->state = SMTP_STATE_RCPT;
+	} else {
+		s->n_rcpt_failed++;
+		log_info("%s: reject: RCPT from [%s]: <%s>", s->env.id,
+			 s->addr, rcpt);
+	}
+}
+
+static void
+cmd_data(struct smtp_session *s, const struct smtp_command *c)
+{
+	char path[4096];
+	(void)c;
+
+	if (c->args_len != 0) {
+		reply(s, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	if (s->state != SMTP_STATE_RCPT) {
+		/* RFC 2920 §3.1 / RFC 5321 §3.3: no valid recipients, so
+		 * no DATA, even when pipelined after failed RCPTs. */
+		if (s->n_rcpt_failed > 0)
+			reply(s, 554, "5.5.1", "No valid recipients");
+		else
+			reply(s, 503, "5.5.1", "Need RCPT command first");
+		return;
+	}
+	s->spool_fd = queue_spool_open(s->srv->cfg->data_dir, s->env.id, path,
+				       sizeof(path));
+	if (s->spool_fd < 0) {
+		log_err("%s: cannot create spool file: %s", s->env.id,
+			strerror(errno));
+		reply(s, 451, "4.3.0", "Local error in processing");
+		return;
+	}
+	s->spool_path = xstrdup(path);
+
+	/* RFC 5321 §4.4: our trace line goes on top. */
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	char *hdr;
+	if (s->env.n_rcpts == 1)
+		hdr = xasprintf("Received: from %s ([%s])\r\n"
+				"\tby %s (petrel) with %s id %s\r\n"
+				"\tfor <%s>; %s\r\n",
+				s->helo, s->addr, s->srv->cfg->hostname,
+				s->esmtp ? "ESMTP" : "SMTP", s->env.id,
+				s->env.rcpts[0].orcpt, date);
+	else
+		hdr = xasprintf("Received: from %s ([%s])\r\n"
+				"\tby %s (petrel) with %s id %s;\r\n"
+				"\t%s\r\n",
+				s->helo, s->addr, s->srv->cfg->hostname,
+				s->esmtp ? "ESMTP" : "SMTP", s->env.id, date);
+	size_t hlen = strlen(hdr);
+	if (fsutil_write_all(s->spool_fd, hdr, hlen) < 0)
+		s->write_errno = errno;
+	free(hdr);
+	s->data_size = hlen;
+	smtp_dot_init(&s->dot);
+	smtp_hops_init(&s->hops);
+	s->hops.count = 1; /* ours */
+	s->state = SMTP_STATE_DATA;
+	struct timeval tv = {s->srv->cfg->smtp_data_timeout, 0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+cmd_rset(struct smtp_session *s, const struct smtp_command *c)
+{
+	(void)c;
+	transaction_reset(s);
+	reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_noop(struct smtp_session *s, const struct smtp_command *c)
+{
+	(void)c;
+	reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_quit(struct smtp_session *s, const struct smtp_command *c)
+{
+	(void)c;
+	reply(s, 221, "2.0.0", "Bye");
+	close_after_reply(s);
+}
+
+static void
+cmd_help(struct smtp_session *s, const struct smtp_command *c)
+{
+	(void)c;
+	reply(s, -214, "2.0.0", "petrel ESMTP. Commands:");
+	reply(s, -214, "2.0.0", "HELO EHLO MAIL RCPT DATA RSET NOOP QUIT");
+	reply(s, 214, "2.0.0", "HELP VRFY EXPN");
+}
+
+/* parse_vrfy_arg - "<a@b>", "a@b" or a bare local name. */
+static int
+parse_vrfy_arg(struct smtp_session *s, const struct smtp_command *c,
+	       char *address, size_t len)
+{
+	struct smtp_path p;
+	size_t used;
+	if (c->args_len == 0)
+		return -1;
+	if (smtp_addr_parse_path(c->args, c->args_len,
+				 SMTP_ADDR_ALLOW_NO_BRACKETS |
+					 SMTP_ADDR_ALLOW_POSTMASTER,
+				 &p, &used) < 0 ||
+	    used != c->args_len)
+		return -1;
+	if (p.postmaster_only)
+		snprintf(address, len, "postmaster@%s", s->srv->cfg->hostname);
+	else if (smtp_addr_format(&p, address, len) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
+{
+	char address[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
+	bool expn = c->verb == SMTP_VERB_EXPN;
+
+	if (!s->srv->cfg->smtp_vrfy_expn) {
+		/* RFC 5321 §3.5.3: 252 when VRFY is turned off by policy;
+		 * EXPN may be refused outright. */
+		if (expn)
+			reply(s, 502, "5.5.1", "Command not implemented");
+		else
+			reply(s, 252, "2.5.2",
+			      "Cannot VRFY user, but will accept message "
+			      "and attempt delivery");
+		return;
+	}
+	if (parse_vrfy_arg(s, c, address, sizeof(address)) < 0) {
+		reply(s, 501, "5.5.4", "Syntax: %s address",
+		      smtp_verb_name(c->verb));
+		return;
+	}
+	struct directory_targets t = {0};
+	enum directory_result r = directory_expand(s->srv->dir, address, &t);
+	if (r == DIRECTORY_OK) {
+		if (!expn) {
+			reply(s, 250, "2.1.5", "<%s>", address);
+		} else {
+			for (size_t i = 0; i < t.n; i++)
+				reply(s, i + 1 < t.n ? -250 : 250, "2.1.5",
+				      "<%s>", t.items[i].address);
+		}
+	} else if (r == DIRECTORY_NOT_LOCAL) {
+		reply(s, 252, "2.5.2", "Not a local address: <%s>", address);
+	} else if (r == DIRECTORY_TEMPFAIL) {
+		reply(s, 451, "4.3.0", "Temporary lookup failure");
+	} else {
+		reply(s, 550, "5.1.1", "<%s>: User unknown", address);
+	}
+	directory_targets_free(&t);
+}
+
+static void
+cmd_not_implemented(struct smtp_session *s, const struct smtp_command *c)
+{
+	(void)c;
+	reply(s, 502, "5.5.1", "Command not implemented");
+}
+
+/*
+ * The command table: which states each verb is legal in. The dispatcher
+ * checks legality once, so handlers do not. The unknown verb is the
+ * sentinel row.
+ */
+static const struct smtp_cmd_def smtp_commands[] = {
+	{SMTP_VERB_HELO, SMTP_STATES_ANY, cmd_helo},
+	{SMTP_VERB_EHLO, SMTP_STATES_ANY, cmd_helo},
+	{SMTP_VERB_MAIL, SMTP_STATE_READY, cmd_mail},
+	{SMTP_VERB_RCPT, SMTP_STATE_MAIL | SMTP_STATE_RCPT, cmd_rcpt},
+	{SMTP_VERB_DATA, SMTP_STATE_MAIL | SMTP_STATE_RCPT, cmd_data},
+	{SMTP_VERB_RSET, SMTP_STATES_ANY, cmd_rset},
+	{SMTP_VERB_NOOP, SMTP_STATES_ANY, cmd_noop},
+	{SMTP_VERB_QUIT, SMTP_STATES_ANY, cmd_quit},
+	{SMTP_VERB_HELP, SMTP_STATES_ANY, cmd_help},
+	{SMTP_VERB_VRFY, SMTP_STATES_ANY, cmd_vrfy_expn},
+	{SMTP_VERB_EXPN, SMTP_STATES_ANY, cmd_vrfy_expn},
+	{SMTP_VERB_STARTTLS, SMTP_STATES_ANY, cmd_not_implemented},
+	{SMTP_VERB_AUTH, SMTP_STATES_ANY, cmd_not_implemented},
+	{SMTP_VERB_BDAT, SMTP_STATES_ANY, cmd_not_implemented},
+	{SMTP_VERB_UNKNOWN, 0, NULL},
+};
+
+/* bad_sequence - the 503 for a verb used in the wrong state. */
+static void
+bad_sequence(struct smtp_session *s, enum smtp_verb verb)
+{
+	if (s->state == SMTP_STATE_GREETED &&
+	    (verb == SMTP_VERB_MAIL || verb == SMTP_VERB_RCPT ||
+	     verb == SMTP_VERB_DATA))
+		reply(s, 503, "5.5.1", "Send HELO/EHLO first");
+	else if (verb == SMTP_VERB_MAIL)
+		reply(s, 503, "5.5.1", "Nested MAIL command");
+	else if (verb == SMTP_VERB_RCPT)
+		reply(s, 503, "5.5.1", "Need MAIL command first");
+	else
+		reply(s, 503, "5.5.1", "Need MAIL command first");
+}
+
+static void
+smtp_session_command(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_command cmd;
+	struct smtp_parse_error e;
+
+	if (smtp_parse_command(line, len, &cmd, &e) < 0) {
+		reply_error(s, &e);
+		return;
+	}
+	const struct smtp_cmd_def *def = smtp_commands;
+	while (def->verb != SMTP_VERB_UNKNOWN && def->verb != cmd.verb)
+		def++;
+	if (def->handler == NULL) {
+		reply(s, 500, "5.5.1", "Command unrecognized");
+		return;
+	}
+	if (!(def->states & s->state)) {
+		if (def->verb == SMTP_VERB_DATA && s->n_rcpt_failed > 0 &&
+		    s->state == SMTP_STATE_MAIL)
+			def->handler(s, &cmd); /* answers 554 */
+		else
+			bad_sequence(s, cmd.verb);
+		return;
+	}
+	def->handler(s, &cmd);
+}
+
+/* --- DATA --- */
+
+static void
+commit_done(struct queue_commit *job)
+{
+	struct smtp_session *s = job->arg;
+	const struct queue_envelope *env = &job->env;
+
+	if (job->error == 0) {
+		log_info("%s: from=<%s>, size=%" PRIu64 ", nrcpt=%zu (queue "
+			 "%s)",
+			 env->id, env->sender, env->size, env->n_rcpts,
+			 job->queued ? "active" : "skipped, delivered");
+		for (size_t i = 0; i < env->n_rcpts; i++) {
+			const struct queue_rcpt *r = &env->rcpts[i];
+			bool orig = strcasecmp(r->orcpt, r->address) != 0;
+			log_info("%s: to=<%s>%s%s%s, status=%s (%s)", env->id,
+				 r->address, orig ? ", orig_to=<" : "",
+				 orig ? r->orcpt : "", orig ? ">" : "",
+				 r->state == QUEUE_RCPT_DONE ? "sent"
+							     : "deferred",
+				 r->last_error ? r->last_error : "queued");
+		}
+	} else {
+		log_err("%s: not accepted: %s", env->id, strerror(job->error));
+	}
+	if (s == NULL) { /* the client went away meanwhile */
+		queue_commit_free(job);
+		return;
+	}
+	s->job = NULL;
+	if (job->error == 0)
+		reply(s, 250, "2.0.0", "Ok: queued as %s", env->id);
+	else
+		reply(s, 451, "4.3.0", "Local error in processing");
+	queue_commit_free(job);
+	s->state = SMTP_STATE_READY;
+	struct timeval tv = {s->srv->cfg->smtp_timeout, 0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	if (s->shutdown) {
+		reply(s, 421, "4.3.2", "%s Service shutting down",
+		      s->srv->cfg->hostname);
+		close_after_reply(s);
+		return;
+	}
+	smtp_session_process(s);
+}
+
+/* data_end - the end-of-data mark arrived: refuse, or commit. */
+static void
+data_end(struct smtp_session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+
+	if (s->too_big) {
+		log_info("%s: reject: message size exceeds %" PRIu64,
+			 s->env.id, cfg->max_message_size);
+		reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+		transaction_reset(s);
+		return;
+	}
+	if (s->hops.count > cfg->max_received_headers) {
+		log_info("%s: reject: too many hops (%u Received: lines)",
+			 s->env.id, s->hops.count);
+		reply(s, 554, "5.4.6", "Too many hops: mail loop detected");
+		transaction_reset(s);
+		return;
+	}
+	if (s->write_errno != 0) {
+		log_err("%s: spool write failed: %s", s->env.id,
+			strerror(s->write_errno));
+		reply(s, 452, "4.3.1", "Insufficient system storage");
+		transaction_reset(s);
+		return;
+	}
+	struct queue_commit *job = xcalloc(1, sizeof(*job));
+	job->env = s->env; /* moves ownership */
+	memset(&s->env, 0, sizeof(s->env));
+	job->env.size = s->data_size;
+	job->spool_fd = s->spool_fd;
+	snprintf(job->spool_path, sizeof(job->spool_path), "%s",
+		 s->spool_path);
+	s->spool_fd = -1;
+	free(s->spool_path);
+	s->spool_path = NULL;
+	job->done = commit_done;
+	job->arg = s;
+	s->job = job;
+	s->n_rcpt_ok = s->n_rcpt_failed = 0;
+	s->state = SMTP_STATE_COMMIT;
+	commit_submit(s->srv->commit, job);
+}
+
+/*
+ * smtp_session_data - feed buffered input through the dot decoder into
+ * the spool file. Returns true if it made progress and should be called
+ * again (more input, or the message ended).
+ */
+static bool
+smtp_session_data(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	static char out[SMTP_DATA_CHUNK + 4];
+	struct evbuffer_iovec v;
+
+	if (evbuffer_peek(in, SMTP_DATA_CHUNK, NULL, &v, 1) < 1 ||
+	    v.iov_len == 0)
+		return false;
+	size_t inlen = v.iov_len < SMTP_DATA_CHUNK ? v.iov_len
+						   : SMTP_DATA_CHUNK;
+	size_t outlen, consumed;
+	enum smtp_dot_status st = smtp_dot_decode(&s->dot, v.iov_base, inlen,
+						  out, &outlen, &consumed);
+	evbuffer_drain(in, consumed);
+	if (!s->too_big && s->data_size + outlen > s->srv->cfg->max_message_size) {
+		/* Keep reading to the end (RFC 1870 §6.3 allows refusing
+		 * only after it), but store nothing more. */
+		s->too_big = true;
+		if (s->spool_fd >= 0 && ftruncate(s->spool_fd, 0) < 0)
+			s->write_errno = errno;
+	}
+	s->data_size += outlen;
+	if (!s->too_big) {
+		smtp_hops_feed(&s->hops, out, outlen);
+		if (s->write_errno == 0 &&
+		    fsutil_write_all(s->spool_fd, out, outlen) < 0)
+			s->write_errno = errno;
+	}
+	if (st == SMTP_DOT_DONE) {
+		data_end(s);
+		return true;
+	}
+	return true;
+}
+
+/* --- input --- */
+
+static void
+smtp_session_process(struct smtp_session *s)
+{
+	static char line[SMTP_LINE_MAX + 1];
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	while (s->state != SMTP_STATE_CLOSING &&
+	       s->state != SMTP_STATE_COMMIT) {
+		if (s->errors > s->srv->cfg->max_errors) {
+			log_info("[%s]: too many errors, disconnecting",
+				 s->addr);
+			reply(s, 421, "4.7.0", "%s Error: too many errors",
+			      s->srv->cfg->hostname);
+			close_after_reply(s);
+			return;
+		}
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+		    SMTP_OUTPUT_HIGH) {
+			/* The client is not reading our replies: wait for
+			 * the output to drain before doing more work. */
+			s->paused = true;
+			return;
+		}
+		if (s->state == SMTP_STATE_DATA) {
+			if (!smtp_session_data(s))
+				return;
+			continue;
+		}
+		size_t eol_len;
+		struct evbuffer_ptr p =
+			evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+		if (p.pos < 0) {
+			size_t have = evbuffer_get_length(in);
+			if (have > SMTP_LINE_MAX) {
+				/* Drop what we have; the rest of the line
+				 * is dropped when its end arrives. */
+				evbuffer_drain(in, have);
+				s->line_overflow = true;
+			}
+			return;
+		}
+		size_t len = (size_t)p.pos;
+		if (s->line_overflow || len > SMTP_LINE_MAX) {
+			evbuffer_drain(in, len + eol_len);
+			s->line_overflow = false;
+			reply(s, 500, "5.5.2", "Line too long");
+			continue;
+		}
+		evbuffer_remove(in, line, len);
+		evbuffer_drain(in, eol_len);
+		line[len] = '\0';
+		smtp_session_command(s, line, len);
+		if (s->shutdown && s->state != SMTP_STATE_CLOSING &&
+		    s->state != SMTP_STATE_COMMIT &&
+		    s->state != SMTP_STATE_DATA) {
+			reply(s, 421, "4.3.2", "%s Service shutting down",
+			      s->srv->cfg->hostname);
+			close_after_reply(s);
+			return;
+		}
+	}
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	smtp_session_process(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+	if (s->state == SMTP_STATE_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			smtp_session_free(s);
+		return;
+	}
+	if (s->paused) {
+		s->paused = false;
+		smtp_session_process(s);
+	}
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("[%s]: timeout after %s", s->addr,
+			 s->state == SMTP_STATE_DATA ? "DATA" : "command");
+		/* RFC 5321 §4.5.3.2: the server may close after a timeout;
+		 * 421 tells the client why. */
+		reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		      s->srv->cfg->hostname);
+		close_after_reply(s);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (s->state == SMTP_STATE_DATA)
+			log_info("%s: lost connection after DATA from [%s]",
+				 s->env.id, s->addr);
+		smtp_session_free(s);
+	}
+}
+
+/* --- life cycle --- */
+
+static void
+smtp_session_free(struct smtp_session *s)
+{
+	struct server *srv = s->srv;
+
+	if (s->job != NULL)
+		s->job->arg = NULL; /* it completes without us */
+	spool_discard(s);
+	queue_envelope_free(&s->env);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	conn_limit_release(srv->per_ip, s->addr);
+	bufferevent_free(s->bev);
+	free(s);
+	srv->n_sessions--;
+	server_session_gone(srv);
+}
+
+/* refuse - answer 421 on a socket we will not serve, and close it. */
+static void
+refuse(int fd, const char *hostname, const char *why)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "421 4.7.0 %s %s\r\n", hostname,
+			 why);
+	ssize_t w = send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	close(fd);
+}
+
+void
+smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+		   void *arg)
+{
+	struct server *srv = arg;
+	const struct config *cfg = srv->cfg;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	(void)salen;
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  addr, sizeof(addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+			  sizeof(addr));
+	if (srv->stopping) {
+		refuse(fd, cfg->hostname, "Service shutting down");
+		return;
+	}
+	if (srv->n_sessions >= cfg->max_connections) {
+		log_warn("[%s]: refused: %u connections", addr,
+			 srv->n_sessions);
+		refuse(fd, cfg->hostname, "Too many connections");
+		return;
+	}
+	bool relay = config_is_relay_client(cfg, sa);
+	if (!conn_limit_take(srv->per_ip, addr,
+			     relay ? 0 : cfg->max_connections_per_ip)) {
+		log_warn("[%s]: refused: too many connections from this "
+			 "address",
+			 addr);
+		refuse(fd, cfg->hostname,
+		       "Too many connections from your address");
+		return;
+	}
+
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	s->srv = srv;
+	s->spool_fd = -1;
+	s->relay_client = relay;
+	s->state = SMTP_STATE_GREETED;
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	snprintf(s->helo, sizeof(s->helo), "unknown");
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		conn_limit_release(srv->per_ip, addr);
+		close(fd);
+		free(s);
+		return;
+	}
+	s->next = srv->sessions;
+	if (s->next != NULL)
+		s->next->prev = s;
+	srv->sessions = s;
+	srv->n_sessions++;
+
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH);
+	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_HIGH / 4, 0);
+	struct timeval tv = {cfg->smtp_timeout, 0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_debug("connect from [%s]", addr);
+	reply(s, 220, NULL, "%s ESMTP petrel", cfg->hostname);
+}
+
+void
+smtp_session_shutdown(struct smtp_session *s)
+{
+	s->shutdown = true;
+	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_CLOSING)
+		return;
+	reply(s, 421, "4.3.2", "%s Service shutting down",
+	      s->srv->cfg->hostname);
+	close_after_reply(s);
+}
+
+void
+smtp_session_destroy(struct smtp_session *s)
+{
+	smtp_session_free(s);
+}
+
+struct smtp_session *
+smtp_session_next(struct smtp_session *s)
+{
+	return s->next;
+}

@@ -1,0 +1,129 @@
+/*
+ * directory - who lives here: hosted domains, users (yescrypt password
+ * hashes only, never plaintext) and aliases, kept in SQLite
+ * (`data_dir/directory.db`, WAL mode).
+ *
+ * The admin CLI writes it while `serve` runs; the server reads it through
+ * prepared statements, and every lookup is its own read transaction, so a
+ * change made by the CLI is seen by the next lookup without a restart.
+ *
+ * Addresses are "local@domain". Domains are matched case-insensitively
+ * and stored lower-case; local parts are matched case-insensitively too
+ * (stored as given, compared with COLLATE NOCASE).
+ */
+#ifndef PETREL_STORE_DIRECTORY_H
+#define PETREL_STORE_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct directory;
+
+/*
+ * directory_open - open (and create, with schema, when create is true)
+ * the database at path. Returns NULL with err set on failure. The file is
+ * created mode 0600.
+ */
+struct directory *directory_open(const char *path, bool create, char *err,
+				 size_t errlen);
+
+/* directory_close - close and set *dirp to NULL. */
+void directory_close(struct directory **dirp);
+
+/*
+ * Administrative changes. Each returns 0, or -1 with a one-line reason in
+ * err: "domain example.org already exists", "unknown domain example.net",
+ * "malformed address 'foo'", "user a@example.org already exists", ...
+ */
+int directory_domain_add(struct directory *dir, const char *domain,
+			 char *err, size_t errlen);
+/* Deleting a domain that still has users or aliases is refused. */
+int directory_domain_del(struct directory *dir, const char *domain,
+			 char *err, size_t errlen);
+int directory_user_add(struct directory *dir, const char *address,
+		       const char *password, char *err, size_t errlen);
+int directory_user_passwd(struct directory *dir, const char *address,
+			  const char *password, char *err, size_t errlen);
+int directory_user_del(struct directory *dir, const char *address, char *err,
+		       size_t errlen);
+/*
+ * directory_alias_add - address is "local@domain" or "@domain" (catch-all)
+ * in a hosted domain; targets are addresses, local or remote. Adding to an
+ * existing alias replaces its targets.
+ */
+int directory_alias_add(struct directory *dir, const char *address,
+			const char *const *targets, size_t n_targets,
+			char *err, size_t errlen);
+int directory_alias_del(struct directory *dir, const char *address,
+			char *err, size_t errlen);
+
+/* Listings call cb once per row, in sorted order; domain NULL = all. */
+typedef void directory_row_cb(const char *a, const char *b, void *arg);
+int directory_domain_list(struct directory *dir, directory_row_cb *cb,
+			  void *arg);
+/* cb(address, NULL) */
+int directory_user_list(struct directory *dir, const char *domain,
+			directory_row_cb *cb, void *arg);
+/* cb(address, "target1, target2") */
+int directory_alias_list(struct directory *dir, const char *domain,
+			 directory_row_cb *cb, void *arg);
+
+/* --- lookups used by the server --- */
+
+/* directory_is_local_domain - 1 yes, 0 no, -1 database error. */
+int directory_is_local_domain(struct directory *dir, const char *domain);
+
+/* One final destination of an expanded address. */
+struct directory_target {
+	char *address;   /* canonical: "user@domain" (local) or as given */
+	bool local;      /* true: a mailbox here, at mail/domain/user */
+	char *domain;    /* lower-case domain (local targets) */
+	char *localpart; /* mailbox name as stored (local targets) */
+};
+
+struct directory_targets {
+	size_t n;
+	struct directory_target *items;
+};
+
+enum directory_result {
+	DIRECTORY_OK = 0,         /* targets filled */
+	DIRECTORY_NOT_LOCAL = 1,  /* domain not hosted: one remote target */
+	DIRECTORY_NO_SUCH_USER = 2,
+	DIRECTORY_TEMPFAIL = 3,   /* database error: answer 451 */
+	DIRECTORY_LOOP = 4,       /* alias loop / too deep: nothing usable */
+};
+
+/*
+ * directory_expand - resolve one recipient address into final targets,
+ * appended to *out (deduplicated against what is already there).
+ *
+ * For a hosted domain, in order: an alias for the exact address; a user;
+ * with "+tag" stripped, the same two; `postmaster` (always accepted:
+ * falls back to mailbox mail/DOMAIN/postmaster); the domain's catch-all
+ * ("@domain") alias. Alias targets are expanded recursively (local ones)
+ * up to 10 levels; a target seen twice is delivered once; a target that
+ * leads nowhere is skipped. A remote domain gives one non-local target.
+ */
+enum directory_result directory_expand(struct directory *dir,
+				       const char *address,
+				       struct directory_targets *out);
+
+/* directory_targets_free - free items and reset to empty. */
+void directory_targets_free(struct directory_targets *t);
+
+/*
+ * directory_check_password - 1 match, 0 no such user or wrong password
+ * (callers must not tell the two apart), -1 database error. Uses
+ * crypt_r with the stored yescrypt hash.
+ */
+int directory_check_password(struct directory *dir, const char *address,
+			     const char *password);
+
+/*
+ * directory_hash_password - a new yescrypt hash of password in out.
+ * Returns 0 or -1.
+ */
+int directory_hash_password(const char *password, char *out, size_t outlen);
+
+#endif
