@@ -18,7 +18,16 @@ check_path(const struct smtp_path *p)
 	if (strlen(p->local) > SMTP_LOCAL_MAX ||
 	    strlen(p->domain) > SMTP_DOMAIN_MAX)
 		abort();
-	if (smtp_addr_format(p, out, sizeof(out)) < 0)
+	struct smtp_path q;
+	int n = smtp_addr_format(p, out, sizeof(out));
+
+	if (n < 0)
+		abort();
+	if (p->null_path || p->postmaster_only)
+		return;
+	/* What the session logs and queues must read back the same. */
+	if (smtp_addr_parse_mailbox(out, (size_t)n, &q) < 0 ||
+	    strcmp(p->local, q.local) != 0 || strcmp(p->domain, q.domain) != 0)
 		abort();
 }
 

@@ -166,7 +166,7 @@ is_space(char c)
 	       c == '\n';
 }
 
-/* trim - copy s[0..len) without surrounding white space to the heap. */
+/* trim_dup - copy s[0..len) without surrounding white space to the heap. */
 static char *
 trim_dup(const char *s, size_t len)
 {

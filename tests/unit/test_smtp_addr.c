@@ -224,6 +224,43 @@ test_path_truncated(void **state)
 }
 
 /*
+ * A NUL anywhere inside a path that otherwise parses makes it invalid:
+ * no NUL can hide part of an address from C string code later on.
+ */
+static void
+test_path_nul(void **state)
+{
+	/* fuzz_smtp_addr: a NUL cut the literal short for inet_pton. */
+	static const char crash[] = "<a@[IPv6:2001:db8:200::1\00018bd]>";
+	struct smtp_path p;
+	size_t consumed;
+
+	(void)state;
+	assert_int_equal(
+	    smtp_addr_parse_path(crash, sizeof(crash) - 1, 0, &p, &consumed),
+	    -1);
+	for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]);
+	     i++) {
+		const struct path_case *c = &path_cases[i];
+		size_t len = strlen(c->in);
+		char *in;
+
+		if (c->ret != 0 || c->consumed <= 2)
+			continue;
+		in = malloc(len);
+		assert_non_null(in);
+		for (size_t at = 0; at < c->consumed; at++) {
+			memcpy(in, c->in, len);
+			in[at] = '\0';
+			if (smtp_addr_parse_path(in, len, c->flags, &p,
+						 &consumed) == 0)
+				fail_msg("case %zu NUL at %zu parsed", i, at);
+		}
+		free(in);
+	}
+}
+
+/*
  * Formatting then parsing gives the same mailbox: the re-quoting is
  * exactly as much as needed.
  */
@@ -364,6 +401,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_path_cases),
 	    cmocka_unit_test(test_path_truncated),
+	    cmocka_unit_test(test_path_nul),
 	    cmocka_unit_test(test_format_roundtrip),
 	    cmocka_unit_test(test_format_short),
 	    cmocka_unit_test(test_mailbox),

@@ -1,0 +1,239 @@
+"""Black-box fixtures: start the real petrel binary on loopback ports with a
+temporary data_dir, talk to it with real clients, and check on teardown
+that it stopped cleanly (exit 0: no sanitizer report, no leak)."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("PETREL_BIN", str(ROOT / "build" / "petrel"))
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=99",
+}
+
+OFF = ["submission_listen", "smtps_listen", "pop3_listen", "pop3s_listen",
+       "imap_listen", "imaps_listen"]
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host, port, proc=None, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"petrel exited with {proc.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{host}:{port} did not open")
+
+
+class Petrel:
+    """One petrel instance: its config, data_dir, process and log."""
+
+    def __init__(self, base: Path, host="127.0.0.1", extra=None):
+        self.base = base
+        self.host = host
+        self.data_dir = base / "data"
+        self.port = free_port(host)
+        self.conf = base / "petrel.conf"
+        self.log_path = base / "petrel.log"
+        self.proc = None
+        settings = {
+            "hostname": "mx.example.org",
+            "data_dir": str(self.data_dir),
+            "smtp_listen": f"{host}:{self.port}",
+            "relay_networks": "127.0.0.1/32",
+            "max_connections_per_ip": "500",
+        }
+        for key in OFF:
+            settings[key] = ""
+        settings.update(extra or {})
+        self.settings = settings
+        self.write_conf()
+
+    def write_conf(self):
+        self.conf.write_text(
+            "".join(f"{k} = {v}\n" for k, v in self.settings.items()))
+
+    def cli(self, *args, input=None, check=True):
+        r = subprocess.run([BIN, "-c", str(self.conf), *args], input=input,
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, **SANITIZER_ENV})
+        if check and r.returncode != 0:
+            raise AssertionError(f"petrel {' '.join(args)} failed: "
+                                 f"{r.returncode} {r.stderr}")
+        return r
+
+    def start(self):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([BIN, "-c", str(self.conf), "serve"],
+                                     stdout=self.logf, stderr=self.logf,
+                                     env={**os.environ, **SANITIZER_ENV})
+        wait_port(self.host, self.port, self.proc)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop; return the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.proc = None
+                return None
+        rc = self.proc.returncode
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def mailbox(self, user, domain="example.org"):
+        """Messages in a Maildir (new/ and cur/), as bytes, oldest first."""
+        box = self.data_dir / "mail" / domain / user
+        files = []
+        for sub in ("new", "cur"):
+            d = box / sub
+            if d.is_dir():
+                files += [p for p in d.iterdir() if p.is_file()]
+        files.sort(key=lambda p: p.name)
+        return [p.read_bytes() for p in files]
+
+    def wait_mailbox(self, user, count, domain="example.org", timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            msgs = self.mailbox(user, domain)
+            if len(msgs) >= count:
+                return msgs
+            time.sleep(0.05)
+        return self.mailbox(user, domain)
+
+
+def body_of(msg: bytes) -> bytes:
+    """The message without petrel's own Received: field on top."""
+    assert msg.startswith(b"Received: from ")
+    end = 0
+    while True:  # the field ends at a CRLF not followed by a fold
+        end = msg.index(b"\r\n", end) + 2
+        if msg[end:end + 1] not in (b" ", b"\t"):
+            return msg[end:]
+
+
+@pytest.fixture
+def petrel_factory(tmp_path):
+    made = []
+
+    def make(name="p", host="127.0.0.1", extra=None, users=("alice", "bob"),
+             start=True):
+        base = tmp_path / name
+        base.mkdir()
+        p = Petrel(base, host=host, extra=extra)
+        p.cli("domain", "add", "example.org")
+        for u in users:
+            p.cli("user", "add", f"{u}@example.org", input="secret\n")
+        if start:
+            p.start()
+        made.append(p)
+        return p
+
+    yield make
+    failures = []
+    for p in made:
+        if p.proc is not None:
+            rc = p.stop()
+            if rc != 0:
+                failures.append(f"{p.base}: exit {rc}\n{p.log()[-4000:]}")
+    if failures:
+        pytest.fail("petrel did not stop cleanly:\n" + "\n".join(failures))
+
+
+@pytest.fixture
+def petrel(petrel_factory):
+    return petrel_factory()
+
+
+class Raw:
+    """A raw SMTP connection for byte-exact dialogues."""
+
+    def __init__(self, port, host="127.0.0.1", source=None, timeout=10):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
+        self.buf = b""
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        """One whole (possibly multi-line) reply: (code, [lines])."""
+        lines = []
+        while True:
+            ln = self.line()
+            lines.append(ln)
+            if len(ln) < 4 or ln[3:4] != b"-":
+                return int(ln[:3]), lines
+
+    def cmd(self, data: bytes):
+        self.send(data + b"\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5.0) -> bool:
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(petrel):
+    conns = []
+
+    def connect(source=None):
+        c = Raw(petrel.port, source=source)
+        conns.append(c)
+        return c
+
+    yield connect
+    for c in conns:
+        c.close()
