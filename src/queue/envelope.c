@@ -120,7 +120,23 @@ queue_envelope_format_update(size_t idx, enum queue_rcpt_state state,
 
 #define MAX_FIELDS 8
 
-/* unescape - decode %XX in place; returns 0 or -1 on a bad escape. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * unescape - decode %XX in place; returns 0 or -1 on a bad escape.
+ * Exactly two hex digits (sscanf's "%2x" would take "% 1", "%+1", "%1G");
+ * "%00" is refused, since a value is a C string.
+ */
 static int
 unescape(char *s)
 {
@@ -130,11 +146,10 @@ unescape(char *s)
 			*w++ = *r;
 			continue;
 		}
-		unsigned v;
-		if (sscanf(r + 1, "%2x", &v) != 1 || r[1] == '\0' ||
-		    r[2] == '\0')
+		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		if (lo < 0 || (hi == 0 && lo == 0))
 			return -1;
-		*w++ = (char)v;
+		*w++ = (char)(hi * 16 + lo);
 		r += 2;
 	}
 	*w = '\0';
@@ -160,7 +175,9 @@ parse_line(struct queue_envelope *env, char **f, size_t nf, char *err,
 {
 	uint64_t idx = 0, t = 0, next = 0;
 
-	if (strcmp(f[0], "id") == 0 && nf == 2) {
+	/* An id longer than the buffer would be cut silently: refuse it. */
+	if (strcmp(f[0], "id") == 0 && nf == 2 &&
+	    strlen(f[1]) < sizeof(env->id)) {
 		snprintf(env->id, sizeof(env->id), "%s", f[1]);
 	} else if (strcmp(f[0], "arrival") == 0 && nf == 2 &&
 		   parse_u64(f[1], &t) == 0) {
@@ -176,7 +193,8 @@ parse_line(struct queue_envelope *env, char **f, size_t nf, char *err,
 		free(env->sender);
 		env->sender = xstrdup(f[1]);
 	} else if (strcmp(f[0], "rcpt") == 0 && nf == 7 &&
-		   parse_u64(f[1], &idx) == 0 && idx == env->n_rcpts) {
+		   parse_u64(f[1], &idx) == 0 && idx == env->n_rcpts &&
+		   (strcmp(f[2], "L") == 0 || strcmp(f[2], "R") == 0)) {
 		queue_envelope_add_rcpt(env, f[3], f[4], f[2][0] == 'L', f[5],
 					f[6]);
 	} else if ((strcmp(f[0], "done") == 0 || strcmp(f[0], "fail") == 0) &&

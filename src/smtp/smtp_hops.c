@@ -39,6 +39,12 @@ smtp_hops_feed(struct smtp_hops *h, const char *buf, size_t len)
 			continue;
 		}
 		if (h->matched < sizeof(received) - 1) {
+			/* RFC 5322 §4.5.6 obs-received: "Received" *WSP ":";
+			 * §4: obsolete forms MUST be accepted by a receiver,
+			 * and Postfix's is_header() counts them too. */
+			if (h->matched == sizeof(received) - 2 &&
+			    (c == ' ' || c == '\t'))
+				continue;
 			if (tolower((unsigned char)c) == received[h->matched]) {
 				if (++h->matched == sizeof(received) - 1)
 					h->count++;

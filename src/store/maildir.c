@@ -20,6 +20,9 @@ maildir_mailbox_path(const char *data_dir, const char *domain,
 	char enc[3 * 64 + 1];
 	size_t w = 0;
 
+	/* An empty local part would name the domain folder itself. */
+	if (localpart[0] == '\0')
+		return -1;
 	for (size_t i = 0; localpart[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)tolower(
 			(unsigned char)localpart[i]);
@@ -110,7 +113,12 @@ maildir_deliver(const char *mailbox, const char *src_path, int src_fd,
 	char name[256];
 
 	maildir_unique_name(size, name, sizeof(name));
-	snprintf(path_r, pathlen, "%s/new/%s", mailbox, name);
+	int n = snprintf(path_r, pathlen, "%s/new/%s", mailbox, name);
+	if (n < 0 || (size_t)n >= pathlen) {
+		/* A cut path would link the message somewhere else. */
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (link(src_path, path_r) == 0)
 			return 0;

@@ -237,3 +237,42 @@ def raw(petrel):
     yield connect
     for c in conns:
         c.close()
+
+
+# --- small helpers shared by the SMTP battery (tests/blackbox/test_smtp_*) ---
+
+def ehlo(c, name=b"client.example.net"):
+    """EHLO on a Raw connection (after reading the greeting)."""
+    code, lines = c.cmd(b"EHLO " + name)
+    assert code == 250, lines
+    return lines
+
+
+def greet(c):
+    """Read the 220 greeting and say EHLO; returns the connection."""
+    code, lines = c.reply()
+    assert code == 220, lines
+    ehlo(c)
+    return c
+
+
+def queue_id(line: bytes) -> str:
+    """The id out of a '250 2.0.0 Ok: queued as ID' reply line."""
+    marker = b"queued as "
+    assert marker in line, line
+    return line.split(marker, 1)[1].split()[0].decode()
+
+
+def raw_send(c, sender: bytes, rcpts, data: bytes):
+    """One whole transaction on a greeted Raw connection, one step at a
+    time. data is the wire form (already dot-stuffed), without the final
+    '.\\r\\n'. Returns the final (code, lines)."""
+    code, lines = c.cmd(b"MAIL FROM:<" + sender + b">")
+    assert code == 250, lines
+    for r in rcpts:
+        code, lines = c.cmd(b"RCPT TO:<" + r + b">")
+        assert code == 250, (r, lines)
+    code, lines = c.cmd(b"DATA")
+    assert code == 354, lines
+    c.send(data + b".\r\n")
+    return c.reply()
