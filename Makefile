@@ -32,15 +32,18 @@ FUZZ     := $(sort $(wildcard fuzz/fuzz_*.c))
 define flavour
 $(1)/obj/%.o: %.c $$(shell find src -name '*.h')
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -c $$< -o $$@
+	@echo "  CC      $$@"
+	@$$(CC) $(2) -c $$< -o $$@
 $(1)/libpetrel.a: $$(SRC:%.c=$(1)/obj/%.o)
 	@rm -f $$@
-	ar rcs $$@ $$^
+	@ar rcs $$@ $$^
 $(1)/petrel: $(1)/obj/src/main.o $(1)/libpetrel.a
-	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lpthread
+	@echo "  LD      $$@"
+	@$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lpthread
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libpetrel.a
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lcmocka -lpthread
+	@echo "  LD      $$@"
+	@$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS) -lcmocka -lpthread
 endef
 
 CC       ?= cc
@@ -87,12 +90,14 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -O1 -g \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 build-fuzz/obj/%.o: %.c $(shell find src -name '*.h')
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	@clang $(FUZZ_CFLAGS) -c $< -o $@
 build-fuzz/libpetrel.a: $(SRC:%.c=build-fuzz/obj/%.o)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 build-fuzz/%: fuzz/%.c build-fuzz/libpetrel.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
+	@echo "  LD      $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
 
 FUZZ_BIN := $(FUZZ:fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 300

@@ -13,11 +13,13 @@
 #include "conf/config.h"
 #include "net/conn_limit.h"
 #include "net/listener.h"
+#include "pop3/pop3_server.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
 #include "store/directory.h"
 #include "util/log.h"
+#include "util/workq.h"
 #include "util/xalloc.h"
 
 /* How often the queue runner looks for recipients due for a retry. */
@@ -63,6 +65,12 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		smtp_session_shutdown(s);
 		s = next;
 	}
+	struct pop3_session *p = srv->pop3_sessions;
+	while (p != NULL) {
+		struct pop3_session *next = pop3_session_next(p);
+		pop3_session_shutdown(p);
+		p = next;
+	}
 	struct timeval grace = {STOP_GRACE, 0};
 	event_base_loopexit(srv->base, &grace);
 	if (srv->n_sessions == 0)
@@ -90,28 +98,36 @@ queue_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-open_listeners(struct server *srv)
+open_list(struct server *srv, const struct config_listen_list *list,
+	  listener_accept_fn *fn)
 {
-	const struct config *cfg = srv->cfg;
 	char err[256];
-
-	for (size_t i = 0; i < cfg->smtp_listen.n; i++) {
-		struct listener *l =
-			listener_open(srv->base, &cfg->smtp_listen.items[i],
-				      smtp_server_accept, srv, err, sizeof(err));
+	for (size_t i = 0; i < list->n; i++) {
+		struct listener *l = listener_open(srv->base, &list->items[i],
+						   fn, srv, err, sizeof(err));
 		if (l == NULL) {
 			log_err("%s", err);
 			return -1;
 		}
 		listeners[n_listeners++] = l;
 	}
+	return 0;
+}
+
+static int
+open_listeners(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+
+	if (open_list(srv, &cfg->smtp_listen, smtp_server_accept) < 0 ||
+	    open_list(srv, &cfg->pop3_listen, pop3_server_accept) < 0)
+		return -1;
 	const struct {
 		const char *key;
 		const struct config_listen_list *list;
 	} later[] = {
 		{"submission_listen", &cfg->submission_listen},
 		{"smtps_listen", &cfg->smtps_listen},
-		{"pop3_listen", &cfg->pop3_listen},
 		{"pop3s_listen", &cfg->pop3s_listen},
 		{"imap_listen", &cfg->imap_listen},
 		{"imaps_listen", &cfg->imaps_listen},
@@ -174,6 +190,7 @@ server_run(struct config *cfg)
 		return 1;
 	}
 	srv.commit = commit_start(srv.base, cfg);
+	srv.workq = workq_new(srv.base, 2);
 
 	struct event *ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
 	struct event *ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
@@ -195,9 +212,12 @@ server_run(struct config *cfg)
 
 	/* Every submitted message is committed before we go. */
 	commit_stop(&srv.commit);
+	workq_free(&srv.workq);
 	/* Sessions still open after the grace period are cut off. */
 	while (srv.sessions != NULL)
 		smtp_session_destroy(srv.sessions);
+	while (srv.pop3_sessions != NULL)
+		pop3_session_destroy(srv.pop3_sessions);
 	close_listeners();
 	event_free(ev_term);
 	event_free(ev_int);

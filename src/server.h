@@ -16,6 +16,8 @@ struct directory;
 struct commit;
 struct conn_limit;
 struct smtp_session;
+struct pop3_session;
+struct workq;
 
 struct server {
 	struct config *cfg;
@@ -24,7 +26,10 @@ struct server {
 	struct commit *commit;
 	struct conn_limit *per_ip;
 	unsigned n_sessions;
-	struct smtp_session *sessions; /* doubly linked, for shutdown */
+	struct workq *workq; /* password checks, mailbox syncs */
+	/* Live sessions per protocol, doubly linked, for shutdown. */
+	struct smtp_session *sessions;
+	struct pop3_session *pop3_sessions;
 	bool stopping;
 };
 

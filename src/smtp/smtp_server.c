@@ -828,8 +828,27 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct smtp_session *s = arg;
 	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) {
-		log_info("[%s]: timeout after %s", s->addr,
-			 s->state == SMTP_STATE_DATA ? "DATA" : "command");
+		/* Inside a transaction the line is about a message, so it
+		 * starts with its queue id, like every other such line. */
+		log_info("%s%s[%s]: timeout after %s%s", s->env.id,
+			 s->env.id[0] != '\0' ? ": from " : "", s->addr,
+			 s->state == SMTP_STATE_DATA ? "DATA" : "command",
+			 what & BEV_EVENT_WRITING ? " (client not reading)"
+						  : "");
+		if ((what & BEV_EVENT_WRITING) ||
+		    s->state == SMTP_STATE_CLOSING) {
+			/* Our output has not moved for a whole timeout: the
+			 * client reads nothing, so a 421 would never reach
+			 * it, and libevent has just disabled writing, so
+			 * waiting for the flush would keep the session (and
+			 * its per-address slot) forever. Drop it now. */
+			if (s->state == SMTP_STATE_DATA)
+				log_info("%s: lost connection after DATA "
+					 "from [%s]",
+					 s->env.id, s->addr);
+			smtp_session_free(s);
+			return;
+		}
 		/* RFC 5321 §4.5.3.2: the server may close after a timeout;
 		 * 421 tells the client why. */
 		reply(s, 421, "4.4.2", "%s Error: timeout exceeded",

@@ -388,6 +388,26 @@ def test_pipelined_all_rcpts_fail_data_refused(petrel, raw):
     assert "Mail queue is empty" in petrel.cli("queue", "list").stdout
 
 
+def test_pipelined_mail_fails_nothing_delivered(petrel, raw):
+    """A pipelined group whose MAIL fails: RCPT and DATA are out of
+    sequence, and the message lines are commands, each refused."""
+    c = greet(raw())
+    c.send(b"MAIL FROM:<bad\r\n"
+           b"RCPT TO:<alice@example.org>\r\n"
+           b"DATA\r\n"
+           b"Subject: lost\r\n"
+           b".\r\n"
+           b"NOOP\r\n")
+    assert c.reply()[0] == 501
+    assert c.reply()[0] == 503
+    assert c.reply()[0] == 503
+    assert c.reply()[0] == 500
+    assert c.reply()[0] == 500
+    assert c.reply()[0] == 250
+    time.sleep(0.3)
+    assert petrel.mailbox("alice") == []
+
+
 def test_pipelined_some_rcpts_fail_data_accepted(petrel, raw):
     c = greet(raw())
     c.send(b"MAIL FROM:<pipe@example.net>\r\n"
@@ -463,3 +483,39 @@ def test_swaks_unknown_user_refused(petrel):
               "swaks@example.net", "--body", "x")
     assert r.returncode != 0
     assert "550 5.1.1" in r.stdout
+
+
+def test_log_rejections_carry_queue_id(petrel_factory):
+    p = petrel_factory(extra={"max_message_size": "10k"})
+    c = greet(Raw(p.port))
+    try:
+        code, lines = c.cmd(b"MAIL FROM:<big@example.net>")
+        assert code == 250
+        assert c.cmd(b"RCPT TO:<nobody@example.org>")[0] == 550
+        assert c.cmd(b"RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd(b"DATA")[0] == 354
+        c.send(b"Subject: big\r\n\r\n" + b"x" * 20000 + b"\r\n.\r\n")
+        assert c.reply()[0] == 552
+    finally:
+        c.close()
+    log = p.log()
+    m = re.search(r"(\S+): client=\[127\.0\.0\.1\], helo=\S+, "
+                  r"from=<big@example\.net>", log)
+    assert m, log
+    qid = m.group(1)
+    assert re.search(re.escape(qid) + r": reject: RCPT .*nobody@example\.org",
+                     log), log
+    assert re.search(re.escape(qid) + r": reject: message size", log), log
+
+
+def test_swaks_pipelined_from_untrusted(petrel):
+    r = swaks(petrel.port, "--pipeline", "--to",
+              "alice@example.org,bob@example.org", "--from",
+              "swaks@example.net", "--body", "pipelined swaks",
+              source="127.0.0.2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for u in ("alice", "bob"):
+        msgs = petrel.wait_mailbox(u, 1)
+        assert len(msgs) == 1
+        assert b"pipelined swaks" in msgs[0]
+        assert b"[127.0.0.2]" in msgs[0]

@@ -1,0 +1,759 @@
+#!/usr/bin/python3
+"""petrel against Postfix (+ Dovecot) on one machine.
+
+Called by bench/run.sh (make bench). Every load is bounded in count and time
+and goes only to 127.0.0.0/8. Prints one table (figure, petrel, peer,
+ratio = petrel / peer) and writes the same as JSON under bench/results/.
+
+Order: machine ceiling (fsync loop, smtp-sink), many idle connections, then
+the SMTP loads. Each figure is the median of --runs runs, alternating petrel
+and peer run by run, with the mailboxes emptied and the page cache's dirty
+data flushed (sync) before every run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+PETREL_PORT = 12525
+SINK_PORT = 12526
+PEER_PORT = 10025
+PEER_MAILDIR = "/tmp/peers/mail/peer.test/bench1"
+POSTFIX_SPOOL = "/var/spool/postfix"
+POSTFIX_PID = POSTFIX_SPOOL + "/pid/master.pid"
+DOVECOT_PID = "/tmp/peers/dovecot-run/master.pid"
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+RUN_TIMEOUT = 180  # seconds, per smtp-source run
+DELIVERY_TIMEOUT = 120  # seconds after smtp-source ends
+GREETING_WAIT = 10  # seconds after the last connect() for the 220s
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- /proc
+
+def read_stat(pid):
+    """(utime+stime, cutime+cstime, ppid, comm) in ticks, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    comm = s[s.index("(") + 1:s.rindex(")")]
+    rest = s[s.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime is field 14 -> rest[11]
+    ppid = int(rest[1])
+    ut, st, cut, cst = (int(x) for x in rest[11:15])
+    return ut + st, cut + cst, ppid, comm
+
+
+def children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = read_stat(int(d))
+        if st and st[2] == ppid:
+            out.append((int(d), st[3]))
+    return out
+
+
+def tree_cpu(master_pid):
+    """CPU ticks of a master and its direct children, counting the children
+    that already exited through the master's cutime/cstime: the difference
+    of two readings is the CPU spent in between (Postfix and Dovecot
+    daemons are all direct children of their master)."""
+    st = read_stat(master_pid)
+    if st is None:
+        return 0
+    total = st[0] + st[1]
+    for pid, _ in children(master_pid):
+        c = read_stat(pid)
+        if c:
+            total += c[0]
+    return total
+
+
+def mem_kib(pid):
+    """(rss, pss) in KiB from smaps_rollup."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------- servers
+
+class Petrel:
+    name = "petrel"
+
+    def __init__(self, binary, pidfile):
+        self.binary = binary
+        self.pidfile = pidfile
+        self.proc = None
+        self.dir = None
+        self.port = PETREL_PORT
+        self.rcpt = "bench1@bench.test"
+
+    def start(self):
+        self.stop()
+        self.dir = tempfile.mkdtemp(prefix="petrel-bench-")
+        self.conf = os.path.join(self.dir, "petrel.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""hostname = bench.local
+data_dir = {self.dir}/data
+smtp_listen = 127.0.0.1:{self.port}
+submission_listen =
+smtps_listen =
+pop3_listen =
+pop3s_listen =
+imap_listen =
+imaps_listen =
+max_connections_per_ip = 20000
+log_level = warning
+""")
+        run([self.binary, "-c", self.conf, "domain", "add", "bench.test"])
+        run([self.binary, "-c", self.conf, "user", "add", self.rcpt],
+            input=b"secret\n")
+        self.logf = open(os.path.join(self.dir, "petrel.log"), "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", self.conf, "serve"],
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
+        with open(self.pidfile, "w") as f:
+            f.write(str(self.proc.pid))
+        wait_port(self.port, self.proc)
+        self.maildir = os.path.join(self.dir, "data/mail/bench.test/bench1")
+
+    def check_alive(self):
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise BenchError(f"petrel died (exit status {code}); log: "
+                             f"{self.dir}/petrel.log:\n{self.log_tail()}")
+
+    def log_tail(self, n=20):
+        try:
+            with open(os.path.join(self.dir, "petrel.log"), "rb") as f:
+                return b"".join(f.readlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, keep_dir=False):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    log("petrel did not stop on SIGTERM within 10 s; SIGKILL")
+                    self.proc.kill()
+                    self.proc.wait()
+            self.logf.close()
+            self.proc = None
+            with open(self.pidfile, "w"):
+                pass
+        if self.dir and not keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def cpu_ticks(self):
+        st = read_stat(self.proc.pid)
+        return st[0] if st else 0
+
+    def mem(self):
+        rss, pss = mem_kib(self.proc.pid)
+        return {"rss_kib": rss, "pss_kib": pss, "processes": 1}
+
+    def idle(self):
+        pass
+
+
+class Peer:
+    name = "peer"
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.port = PEER_PORT
+        self.rcpt = "bench1@peer.test"
+        self.maildir = PEER_MAILDIR
+
+    def reset(self):
+        run(["bash", self.stack, "reset"], timeout=300)
+        wait_port(self.port)
+        self.idle(timeout=30)
+
+    def down(self):
+        subprocess.run(["bash", self.stack, "down"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120)
+
+    def pids(self):
+        return read_pid(POSTFIX_PID), read_pid(DOVECOT_PID)
+
+    def check_alive(self):
+        pf, _ = self.pids()
+        if pf is None or read_stat(pf) is None:
+            raise BenchError("Postfix master is not running")
+
+    def cpu_ticks(self):
+        pf, dc = self.pids()
+        return (tree_cpu(pf) if pf else 0) + (tree_cpu(dc) if dc else 0)
+
+    def cpu_split(self):
+        pf, dc = self.pids()
+        return (tree_cpu(pf) if pf else 0), (tree_cpu(dc) if dc else 0)
+
+    def mem(self):
+        """master + smtpd processes, as the brief asks."""
+        pf, _ = self.pids()
+        rss, pss = mem_kib(pf)
+        n = 1
+        for pid, comm in children(pf):
+            if comm == "smtpd":
+                r, p = mem_kib(pid)
+                rss += r
+                pss += p
+                n += 1
+        return {"rss_kib": rss, "pss_kib": pss, "processes": n}
+
+    def idle(self, timeout=60):
+        """Wait until the Postfix queue is empty (looked at on disk, so no
+        Postfix process is woken up to answer)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            busy = False
+            for q in ("maildrop", "incoming", "active", "deferred"):
+                for _root, _dirs, files in os.walk(f"{POSTFIX_SPOOL}/{q}"):
+                    if files:
+                        busy = True
+                        break
+                if busy:
+                    break
+            if not busy:
+                return
+            time.sleep(0.01)
+        raise BenchError("Postfix queue not empty after "
+                         f"{timeout} s (see /tmp/peers/postfix.log)")
+
+
+# ---------------------------------------------------------------- helpers
+
+def run(cmd, input=None, timeout=60):
+    # Output goes through a file, not a pipe: daemons started by the
+    # command (stack.sh) inherit it and would hold a pipe open forever.
+    with tempfile.TemporaryFile() as out:
+        r = subprocess.run(cmd, input=input, stdout=out,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if r.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} failed ({r.returncode}):\n"
+                         + text)
+    return text
+
+
+def wait_port(port, proc=None, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise BenchError(f"server exited with {proc.returncode} "
+                             "before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1) as s:
+                s.settimeout(5)
+                greeting = s.recv(512)
+                s.sendall(b"QUIT\r\n")
+                if greeting.startswith(b"220"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise BenchError(f"nothing answers 220 on 127.0.0.1:{port}")
+
+
+def count_new(maildir):
+    try:
+        return sum(1 for _ in os.scandir(os.path.join(maildir, "new")))
+    except FileNotFoundError:
+        return 0
+
+
+def wipe_maildir(maildir):
+    for sub in ("new", "cur", "tmp"):
+        d = os.path.join(maildir, sub)
+        try:
+            for e in os.scandir(d):
+                os.unlink(e.path)
+        except FileNotFoundError:
+            pass
+
+
+def smtp_source(port, sessions, count, size, rcpt, timeout=RUN_TIMEOUT):
+    """Run smtp-source; return wall seconds. One connection per message
+    (smtp-source's default): connect, EHLO, MAIL, RCPT, DATA, QUIT."""
+    cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(count),
+           "-l", str(size), "-f", "from@x", "-t", rcpt,
+           f"127.0.0.1:{port}"]
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"smtp-source did not finish in {timeout} s: "
+                         + " ".join(cmd))
+    dt = time.monotonic() - t0
+    out = r.stdout.decode(errors="replace").strip()
+    if r.returncode != 0 or out:
+        raise BenchError(f"smtp-source failed ({r.returncode}): "
+                         + " ".join(cmd) + "\n" + out[-2000:])
+    return dt
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- ceiling
+
+def fsync_loop(d, threads=1, seconds=2.0, cap=20000):
+    """create + write 1 KiB + fsync + rename, like a queue file commit."""
+    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    os.makedirs(os.path.join(d, "new"), exist_ok=True)
+    data = b"x" * 1024
+    counts = [0] * threads
+    end = time.monotonic() + seconds
+
+    def worker(k):
+        i = 0
+        while time.monotonic() < end and i < cap:
+            t = os.path.join(d, "tmp", f"{k}.{i}")
+            fd = os.open(t, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, data)
+            os.fsync(fd)
+            os.close(fd)
+            os.rename(t, os.path.join(d, "new", f"{k}.{i}"))
+            i += 1
+        counts[k] = i
+
+    os.sync()
+    t0 = time.monotonic()
+    ths = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    dt = time.monotonic() - t0
+    shutil.rmtree(d, ignore_errors=True)
+    return sum(counts) / dt
+
+
+def sink_rate(runs, count=4000, sessions=20):
+    sink = subprocess.Popen([SMTP_SINK, "-u", "postfix",
+                             f"127.0.0.1:{SINK_PORT}", "1024"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(SINK_PORT, sink)
+        rates = []
+        for _ in range(runs):
+            dt = smtp_source(SINK_PORT, sessions, count, 1024,
+                             "bench1@sink.test", timeout=60)
+            rates.append(count / dt)
+        return rates
+    finally:
+        sink.terminate()
+        try:
+            sink.wait(5)
+        except subprocess.TimeoutExpired:
+            sink.kill()
+            sink.wait()
+
+
+# ---------------------------------------------------------------- loads
+
+def load_run(srv, sessions, count, size):
+    srv.check_alive()
+    wipe_maildir(srv.maildir)
+    srv.idle()
+    os.sync()
+    c0 = srv.cpu_ticks()
+    t0 = time.monotonic()
+    accept = smtp_source(srv.port, sessions, count, size, srv.rcpt)
+    end = t0 + accept + DELIVERY_TIMEOUT
+    n = count_new(srv.maildir)
+    while n < count and time.monotonic() < end:
+        time.sleep(0.005)
+        n = count_new(srv.maildir)
+    e2e = time.monotonic() - t0
+    if n != count:
+        srv.check_alive()
+        raise BenchError(f"{srv.name}: {n} of {count} messages in "
+                         f"{srv.maildir}/new after {e2e:.1f} s")
+    srv.idle()  # Postfix: queue file removed too, before reading the CPU
+    c1 = srv.cpu_ticks()
+    srv.check_alive()
+    return {"accept_s": accept, "e2e_s": e2e,
+            "accept_rate": count / accept, "e2e_rate": count / e2e,
+            "cpu_ms_per_msg": (c1 - c0) * 1000.0 / TICK / count}
+
+
+# ---------------------------------------------------------------- connections
+
+def hold_connections(port, n, wait=GREETING_WAIT, srcs=1):
+    """Open n idle SMTP connections; return (sockets, greeted, seconds to
+    the last greeting). Several source addresses 127.0.0.x if srcs > 1."""
+    sel = selectors.DefaultSelector()
+    socks = []
+    greeted = 0
+    pending = {}
+    t0 = time.monotonic()
+    last_greet = None
+    no_port = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+
+    def poll(timeout):
+        nonlocal greeted, last_greet
+        for key, _ in sel.select(timeout):
+            s = key.fileobj
+            try:
+                data = s.recv(512)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            buf = pending.get(s, b"") + data
+            if b"\n" in buf or not data:
+                sel.unregister(s)
+                pending.pop(s, None)
+                if buf.startswith(b"220"):
+                    greeted += 1
+                    last_greet = time.monotonic() - t0
+            else:
+                pending[s] = buf
+
+    errors = {}
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        if srcs > 1:
+            s.setsockopt(socket.SOL_IP, no_port, 1)
+            s.bind((f"127.0.0.{2 + i % srcs}", 0))
+        err = s.connect_ex(("127.0.0.1", port))
+        if err not in (0, 115):  # EINPROGRESS
+            errors[os.strerror(err)] = errors.get(os.strerror(err), 0) + 1
+            s.close()
+            continue
+        socks.append(s)
+        sel.register(s, selectors.EVENT_READ)
+        if i % 200 == 199:
+            poll(0)
+    deadline = time.monotonic() + wait
+    while greeted < len(socks) and time.monotonic() < deadline and \
+            sel.get_map():
+        poll(max(0.0, deadline - time.monotonic()))
+    sel.close()
+    return socks, greeted, last_greet, errors
+
+
+def conn_run(srv, n, restart):
+    restart()
+    srv.check_alive()
+    time.sleep(0.5)
+    base = srv.mem()
+    socks, greeted, last, errors = hold_connections(srv.port, n)
+    time.sleep(0.5)  # let the server settle (Postfix: process start-up)
+    held = srv.mem()
+    srv.check_alive()
+    for s in socks:
+        s.close()
+    per = None
+    if greeted:
+        per = (held["pss_kib"] - base["pss_kib"]) / greeted
+    return {"opened": len(socks), "greeted": greeted,
+            "last_greeting_s": last, "connect_errors": errors,
+            "mem_idle": base, "mem_held": held, "pss_kib_per_session": per}
+
+
+# ---------------------------------------------------------------- main
+
+LOADS = [
+    # (key, label, sessions, count, size)
+    ("s1_1k", "1 KiB, 1 session", 1, 300, 1024),
+    ("s20_1k", "1 KiB, 20 sessions", 20, 2000, 1024),
+    ("s100_1k", "1 KiB, 100 sessions", 100, 2000, 1024),
+    ("s20_64k", "64 KiB, 20 sessions", 20, 500, 65536),
+]
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 100:
+        s = f"{v:,.0f}"
+    elif abs(v) >= 10:
+        s = f"{v:.1f}"
+    else:
+        s = f"{v:.2f}"
+    return s + unit
+
+
+def fmt_ratio(v):
+    return "-" if v is None else f"{v:.3g}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--petrel", required=True)
+    ap.add_argument("--stack", required=True)
+    ap.add_argument("--pidfile", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--conns", type=int, default=10000)
+    ap.add_argument("--quick", action="store_true",
+                    help="one run, a tenth of the counts (a smoke test)")
+    args = ap.parse_args()
+    if args.quick:
+        args.runs = 1
+        args.conns = 1000
+
+    def on_term(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_term)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < args.conns + 100:
+        log(f"RLIMIT_NOFILE hard limit {hard}: connection test capped")
+        args.conns = hard - 100
+
+    for tool in (SMTP_SOURCE, SMTP_SINK):
+        if not os.access(tool, os.X_OK):
+            raise BenchError(f"{tool} missing (Debian package postfix)")
+
+    petrel = Petrel(args.petrel, args.pidfile)
+    peer = Peer(args.stack)
+    rows = []
+    result = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "runs": args.runs}
+    t_start = time.monotonic()
+    try:
+        log("== peer stack: stack.sh reset (installs Postfix + Dovecot "
+            "if missing)")
+        peer.reset()
+        result["machine"] = machine_info(args)
+
+        # -------- ceiling
+        log("== machine ceiling")
+        fdir = os.path.join(tempfile.gettempdir(),
+                            f"petrel-bench-fsync-{os.getpid()}")
+        f1 = med([fsync_loop(fdir) for _ in range(args.runs)])
+        f20 = med([fsync_loop(fdir, threads=20) for _ in range(args.runs)])
+        sink = med(sink_rate(args.runs, count=400 if args.quick else 4000))
+        result["ceiling"] = {"fsync_per_s_1_thread": f1,
+                             "fsync_per_s_20_threads": f20,
+                             "smtp_sink_msgs_per_s_20_sessions": sink,
+                             "fsync_dir": tempfile.gettempdir()}
+
+        # -------- connections
+        log(f"== {args.conns} idle connections")
+        conn = {"petrel": [], "peer": []}
+        for i in range(args.runs):
+            conn["petrel"].append(conn_run(petrel, args.conns, petrel.start))
+            log(f"   petrel run {i + 1}: {conn['petrel'][-1]['greeted']} "
+                "greeted")
+            conn["peer"].append(conn_run(peer, args.conns, peer.reset))
+            log(f"   peer   run {i + 1}: {conn['peer'][-1]['greeted']} "
+                "greeted")
+        result["connections"] = conn
+
+        # -------- loads
+        petrel.start()
+        peer.reset()
+        loads = {}
+        for key, label, sessions, count, size in LOADS:
+            if args.quick:
+                count = max(50, count // 10)
+            log(f"== load {label}: {count} messages x {args.runs} runs")
+            rs = {"petrel": [], "peer": []}
+            for i in range(args.runs):
+                for srv in (petrel, peer):
+                    r = load_run(srv, sessions, count, size)
+                    rs[srv.name].append(r)
+                    log(f"   {srv.name:6} run {i + 1}: accept "
+                        f"{r['accept_rate']:.0f}/s, e2e {r['e2e_rate']:.0f}/s,"
+                        f" cpu {r['cpu_ms_per_msg']:.3f} ms/msg")
+            loads[key] = {"label": label, "sessions": sessions,
+                          "count": count, "size": size, "runs": rs}
+        result["loads"] = loads
+        petrel_log = petrel.log_tail(50)
+    finally:
+        petrel.stop()
+        log("== peer stack: stack.sh down")
+        peer.down()
+
+    result["elapsed_s"] = time.monotonic() - t_start
+    rows = build_rows(result, args)
+    result["table"] = rows
+    result["petrel_log_tail"] = petrel_log
+    print_table(result, rows)
+    os.makedirs(args.results, exist_ok=True)
+    name = time.strftime("bench-%Y%m%d-%H%M%S.json")
+    path = os.path.join(args.results, name)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+    shutil.copyfile(path, os.path.join(args.results, "latest.json"))
+    print(f"\nJSON: {path} (and bench/results/latest.json)")
+
+
+def machine_info(args):
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL,
+                                   timeout=10).stdout.decode().strip()
+        except Exception:
+            return None
+    fs = out(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T",
+              tempfile.gettempdir()])
+    return {
+        "cpus": os.cpu_count(), "kernel": platform.release(),
+        "tmp_fs": fs,
+        "postfix_version": out(["postconf", "-h", "mail_version"]),
+        "dovecot_version": out(["dovecot", "--version"]),
+        "petrel_commit": out(["git", "-C", os.path.dirname(
+            os.path.abspath(__file__)), "describe", "--always", "--dirty"]),
+        "mem_total_mib": os.sysconf("SC_PHYS_PAGES") * PAGE_KIB // 1024,
+    }
+
+
+def build_rows(result, args):
+    rows = []
+
+    def add(figure, p, q, note=""):
+        rows.append({"figure": figure, "petrel": p, "peer": q,
+                     "ratio": ratio(p, q) if not isinstance(p, str) else None,
+                     "note": note})
+
+    for key, label, *_ in LOADS:
+        L = result["loads"][key]
+        P, Q = L["runs"]["petrel"], L["runs"]["peer"]
+        add(f"accepted msg/s, {label} [{L['count']} msgs]",
+            med([r["accept_rate"] for r in P]),
+            med([r["accept_rate"] for r in Q]))
+    for key, label, *_ in LOADS:
+        L = result["loads"][key]
+        P, Q = L["runs"]["petrel"], L["runs"]["peer"]
+        add(f"end-to-end msg/s (in Maildir), {label}",
+            med([r["e2e_rate"] for r in P]),
+            med([r["e2e_rate"] for r in Q]))
+    for key, label, *_ in LOADS:
+        L = result["loads"][key]
+        P, Q = L["runs"]["petrel"], L["runs"]["peer"]
+        add(f"server CPU ms/msg (lower better), {label}",
+            med([r["cpu_ms_per_msg"] for r in P]),
+            med([r["cpu_ms_per_msg"] for r in Q]))
+    C = result["connections"]
+    n = args.conns
+    add(f"idle connections greeted (of {n}, {GREETING_WAIT} s wait)",
+        med([r["greeted"] for r in C["petrel"]]),
+        med([r["greeted"] for r in C["peer"]]))
+    add("server PSS MiB with those connections open (lower better)",
+        med([r["mem_held"]["pss_kib"] / 1024 for r in C["petrel"]]),
+        med([r["mem_held"]["pss_kib"] / 1024 for r in C["peer"]]))
+    add("server PSS KiB per idle session (lower better)",
+        med([r["pss_kib_per_session"] for r in C["petrel"]]),
+        med([r["pss_kib_per_session"] for r in C["peer"]]))
+    add("server RSS MiB with those connections open (lower better)",
+        med([r["mem_held"]["rss_kib"] / 1024 for r in C["petrel"]]),
+        med([r["mem_held"]["rss_kib"] / 1024 for r in C["peer"]]))
+    na = "n/a: not implemented yet"
+    add("POP3 retrieval msg/s (TODO)", na, None)
+    add("relay to remote MX msg/s (TODO)", na, None)
+    return rows
+
+
+def print_table(result, rows):
+    ce = result["ceiling"]
+    m = result["machine"]
+    print()
+    print(f"petrel vs Postfix {m['postfix_version']} (+ Dovecot "
+          f"{(m['dovecot_version'] or '?').split()[0]}), {m['cpus']} CPUs, "
+          f"kernel {m['kernel']}, data on {m['tmp_fs']}")
+    print(f"median of {result['runs']} runs, alternating petrel/peer; "
+          "ratio = petrel / peer")
+    print("Durability: both fsync before 250 - Postfix fsyncs the queue file"
+          " (and virtual(8) the Maildir file);")
+    print("petrel group-commits with one syncfs() per batch. petrel at "
+          "log_level = warning (Postfix logs at")
+    print("its default, one postlogd line per event). smtp-source opens one "
+          "connection per message.")
+    print()
+    print("Machine ceiling:")
+    print(f"  fsyncs/s on the data disk (create+write 1 KiB+fsync+rename), "
+          f"1 thread:   {fmt(ce['fsync_per_s_1_thread'])}")
+    print(f"  fsyncs/s on the data disk, 20 threads:                       "
+          f"         {fmt(ce['fsync_per_s_20_threads'])}")
+    print(f"  smtp-sink (no disk) msg/s, 1 KiB, 20 sessions:               "
+          f"         {fmt(ce['smtp_sink_msgs_per_s_20_sessions'])}")
+    print()
+    w = max(len(r["figure"]) for r in rows)
+    print(f"{'figure':<{w}}  {'petrel':>24}  {'peer':>10}  {'ratio':>6}")
+    print("-" * (w + 48))
+    for r in rows:
+        print(f"{r['figure']:<{w}}  {fmt(r['petrel']):>24}  "
+              f"{fmt(r['peer']):>10}  {fmt_ratio(r['ratio']):>6}")
+    print(f"\n(total bench time {result['elapsed_s']:.0f} s)")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,36 @@
+/*
+ * pop3_server - the POP3 session (RFC 1939, with CAPA and RESP-CODES from
+ * RFC 2449, AUTH PLAIN from RFC 5034): AUTHORIZATION -> TRANSACTION ->
+ * UPDATE over a libevent bufferevent.
+ *
+ * Lines go through pop3_parse; password checks and the mailbox sync run
+ * on the worker pool; RETR and TOP stream the stored file (already CRLF,
+ * see store/maildir.h) through the dot-stuffer in chunks as the client
+ * reads, so a large message never sits in memory. Deletions happen only
+ * in UPDATE, after QUIT in TRANSACTION; a dropped connection deletes
+ * nothing. The maildrop lock is a flock, released by the kernel if the
+ * holder dies.
+ *
+ * APOP is not offered: it needs the plaintext password on the server, and
+ * petrel keeps only yescrypt hashes.
+ */
+#ifndef PETREL_POP3_POP3_SERVER_H
+#define PETREL_POP3_POP3_SERVER_H
+
+#include <sys/socket.h>
+
+struct pop3_session;
+
+/* pop3_server_accept - listener callback: a new POP3 client. */
+void pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+			void *arg);
+
+/* pop3_session_shutdown - server stopping: close (no UPDATE state). */
+void pop3_session_shutdown(struct pop3_session *s);
+
+/* pop3_session_destroy - close now and free. */
+void pop3_session_destroy(struct pop3_session *s);
+
+struct pop3_session *pop3_session_next(struct pop3_session *s);
+
+#endif
