@@ -163,6 +163,10 @@ commit_one(struct commit *c, struct queue_commit *job)
 			free_str(&r->last_error,
 				 xstrdup("remote delivery is not available "
 					 "in this version"));
+			/* Recorded as a first attempt, so `queue list`
+			 * shows the reason from the start. */
+			r->attempts = 1;
+			r->next_attempt = now + retry_delay(c->cfg, 1);
 		}
 		pending++;
 	}

@@ -49,6 +49,7 @@ class Petrel:
         self.host = host
         self.data_dir = base / "data"
         self.port = free_port(host)
+        self.pop3_port = free_port(host)
         self.conf = base / "petrel.conf"
         self.log_path = base / "petrel.log"
         self.proc = None
@@ -61,6 +62,7 @@ class Petrel:
         }
         for key in OFF:
             settings[key] = ""
+        settings["pop3_listen"] = f"{host}:{self.pop3_port}"
         settings.update(extra or {})
         self.settings = settings
         self.write_conf()

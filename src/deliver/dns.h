@@ -1,0 +1,74 @@
+/*
+ * dns - where mail for a domain goes: MX look-up with libunbound,
+ * asynchronous on the event loop (ub_fd), forwarding to `dns_servers`
+ * or to the system's resolv.conf. DNSSEC-ready (the validator can be
+ * switched on later for DANE without a new resolver).
+ *
+ * RFC 5321 §5.1: MX records in preference order (random among equal
+ * preferences); no MX → the domain's own A/AAAA (implicit MX); a null MX
+ * (RFC 7505: one MX "." preference 0) or NXDOMAIN → the mail cannot be
+ * delivered (permanent); a time-out or SERVFAIL → try later (temporary).
+ * CNAMEs are followed (unbound resolves the chain).
+ */
+#ifndef PETREL_DELIVER_DNS_H
+#define PETREL_DELIVER_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct dns;
+
+#define DNS_MAX_HOSTS 16
+#define DNS_MAX_ADDRS 8
+
+struct dns_host {
+	char name[256];
+	unsigned preference;
+	size_t n_addrs;
+	struct sockaddr_storage addrs[DNS_MAX_ADDRS]; /* port left 0 */
+};
+
+enum dns_status {
+	DNS_OK = 0,         /* hosts[] in the order to try them */
+	DNS_TEMPFAIL = 1,   /* time-out, SERVFAIL, no address for any MX */
+	DNS_PERMFAIL = 2,   /* NXDOMAIN, null MX, no MX and no address */
+};
+
+struct dns_result {
+	enum dns_status status;
+	char error[256]; /* e.g. "example.net: Host not found (NXDOMAIN)" */
+	size_t n_hosts;
+	struct dns_host hosts[DNS_MAX_HOSTS];
+};
+
+typedef void dns_mx_cb(const struct dns_result *result, void *arg);
+
+/*
+ * dns_new - a resolver on base. servers: n entries "ADDR" or "ADDR:PORT"
+ * or "[V6]:PORT" (config dns_servers); none = /etc/resolv.conf.
+ * Returns NULL with err.
+ */
+struct dns *dns_new(struct event_base *base, const char (*servers)[80],
+		    size_t n_servers, char *err, size_t errlen);
+void dns_free(struct dns **dnsp);
+
+/*
+ * dns_resolve_mx - look up where mail for domain goes; cb runs later on
+ * the loop (never before this returns). An address literal
+ * ("[127.0.0.1]", "[IPv6:::1]") resolves to itself without DNS.
+ * Returns a handle for dns_cancel, or NULL if the query could not start
+ * (cb is then never called).
+ */
+struct dns_query *dns_resolve_mx(struct dns *dns, const char *domain,
+				 dns_mx_cb *cb, void *arg);
+
+/* dns_resolve_host - A/AAAA of one host (a smarthost): one dns_host. */
+struct dns_query *dns_resolve_host(struct dns *dns, const char *host,
+				   dns_mx_cb *cb, void *arg);
+
+/* dns_cancel - cb will not be called. */
+void dns_cancel(struct dns *dns, struct dns_query *q);
+
+#endif

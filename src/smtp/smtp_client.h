@@ -1,0 +1,124 @@
+/*
+ * smtp_client - one outbound SMTP connection (RFC 5321 client side) that
+ * carries many messages to one destination.
+ *
+ * The scheduler resolves the destination (MX hosts or a smarthost) and
+ * starts a client with the host list; the client tries the hosts and
+ * their addresses in order until one greets it with 2xx (RFC 5321 §5.1:
+ * on a connection failure or a 4xx/5xx greeting, the next one), says EHLO
+ * (HELO if EHLO is refused), STARTTLS whenever offered (opportunistic: the
+ * certificate is not checked unless tls_required), AUTH PLAIN or LOGIN
+ * towards a smarthost when credentials are set, and then pulls messages
+ * from the scheduler one after another over the same connection: MAIL
+ * (with SIZE= when the server announced SIZE, refusing locally if the
+ * message is bigger than its limit), one RCPT per recipient, DATA with the
+ * message file dot-stuffed from disk — with PIPELINING, MAIL, every RCPT
+ * and DATA go in one write (RFC 2920). Each recipient gets its own
+ * outcome; when the scheduler has nothing more, QUIT.
+ */
+#ifndef PETREL_SMTP_SMTP_CLIENT_H
+#define PETREL_SMTP_SMTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deliver/dns.h"
+
+struct event_base;
+struct smtp_client;
+typedef struct ssl_ctx_st SSL_CTX;
+
+enum smtp_client_result {
+	SMTP_CLIENT_PENDING = 0,
+	SMTP_CLIENT_OK,   /* 2xx after the final dot */
+	SMTP_CLIENT_TEMP, /* 4xx, or the connection failed: try later */
+	SMTP_CLIENT_PERM, /* 5xx: bounce */
+};
+
+struct smtp_client_rcpt {
+	const char *address; /* owned by the scheduler */
+	enum smtp_client_result result;
+	int code;            /* the reply code, 0 if none (connection) */
+	char text[512];      /* "550 5.1.1 <x>: no such user" or the error */
+};
+
+/* One message for this destination: filled by the scheduler. */
+struct smtp_client_msg {
+	const char *id;     /* queue id, for logs */
+	const char *sender; /* "" = null sender */
+	const char *path;   /* the message file (queue/msg/ID) */
+	uint64_t size;
+	bool eightbit;      /* send BODY=8BITMIME when offered */
+	size_t n_rcpts;
+	struct smtp_client_rcpt *rcpts;
+	void *arg;          /* the scheduler's */
+};
+
+struct smtp_client_ops {
+	/* The next message to send on this connection, or NULL: QUIT. */
+	struct smtp_client_msg *(*next)(void *arg);
+	/* A message is finished: every rcpt has a result (code/text). */
+	void (*done)(struct smtp_client_msg *msg, void *arg);
+	/*
+	 * The connection is over. If no host could be reached (or none
+	 * greeted), error says why ("connect to mx.example.net[1.2.3.4]:25:
+	 * Connection refused") and temporary tells whether a 5xx greeting
+	 * made it permanent; no message was pulled. The client frees itself
+	 * after this returns.
+	 */
+	void (*closed)(const char *error, bool permanent, void *arg);
+};
+
+struct smtp_client_options {
+	const char *helo_name;    /* our hostname */
+	uint16_t port;            /* outbound_port or the smarthost's */
+	SSL_CTX *tls_ctx;         /* NULL: never STARTTLS */
+	bool tls_required;        /* no STARTTLS offered: fail the host */
+	const char *auth_user;    /* NULL/"": no AUTH */
+	const char *auth_password;
+	unsigned timeout;         /* seconds per reply (default 300) */
+	unsigned data_timeout;    /* seconds for the reply to the dot (600) */
+};
+
+/*
+ * smtp_client_start - connect to hosts (in order; addresses of each in
+ * order) and run. The host list is copied. Returns the client; every
+ * callback happens later on the loop.
+ */
+struct smtp_client *smtp_client_start(struct event_base *base,
+				      const struct dns_result *hosts,
+				      const struct smtp_client_options *opt,
+				      const struct smtp_client_ops *ops,
+				      void *arg);
+
+/*
+ * smtp_client_abort - stop now (server shutting down): every message in
+ * flight is finished with TEMP results ("connection aborted"), then
+ * closed() runs.
+ */
+void smtp_client_abort(struct smtp_client *c);
+
+/* --- the pure reply parser, shared with tests and fuzzers --- */
+
+struct smtp_reply {
+	int code;           /* 100..599 */
+	char text[512];     /* all lines' texts joined by ' ', truncated */
+	size_t n_lines;
+	/* EHLO keywords seen (continuation lines' first words). */
+};
+
+enum smtp_reply_status {
+	SMTP_REPLY_MORE = 0,  /* a continuation line: keep feeding */
+	SMTP_REPLY_DONE = 1,  /* the last line: reply complete */
+	SMTP_REPLY_ERROR = -1 /* malformed line, or codes differ */
+};
+
+/*
+ * smtp_reply_feed - feed one reply line (no CRLF). r must be zeroed
+ * before the first line of each reply.
+ */
+enum smtp_reply_status smtp_reply_feed(struct smtp_reply *r, const char *line,
+				       size_t len);
+
+#endif
