@@ -437,11 +437,24 @@ def sink_rate(runs, count=4000, sessions=20):
 
 # ---------------------------------------------------------------- loads
 
+def busy_ticks():
+    """Non-idle CPU ticks of the whole machine."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]) - v[3] - v[4]  # minus idle and iowait
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def load_run(srv, sessions, count, size):
     srv.check_alive()
     wipe_maildir(srv.maildir)
     srv.idle()
     os.sync()
+    b0, k0 = busy_ticks(), children_cpu()
     c0 = srv.cpu_ticks()
     t0 = time.monotonic()
     accept = smtp_source(srv.port, sessions, count, size, srv.rcpt)
@@ -457,8 +470,15 @@ def load_run(srv, sessions, count, size):
                          f"{srv.maildir}/new after {e2e:.1f} s")
     srv.idle()  # Postfix: queue file removed too, before reading the CPU
     c1 = srv.cpu_ticks()
+    b1, k1 = busy_ticks(), children_cpu()
+    wall = time.monotonic() - t0
     srv.check_alive()
+    # CPU used by everything else on the machine meanwhile (other jobs,
+    # this script), in CPUs: the bench is only as good as this is small.
+    other = ((b1 - b0) - (c1 - c0)) / TICK - (k1 - k0)
     return {"accept_s": accept, "e2e_s": e2e,
+            "other_cpus": max(0.0, other / wall),
+            "loadavg": os.getloadavg()[0],
             "accept_rate": count / accept, "e2e_rate": count / e2e,
             "cpu_ms_per_msg": (c1 - c0) * 1000.0 / TICK / count}
 
@@ -655,7 +675,8 @@ def main():
                     rs[srv.name].append(r)
                     log(f"   {srv.name:6} run {i + 1}: accept "
                         f"{r['accept_rate']:.0f}/s, e2e {r['e2e_rate']:.0f}/s,"
-                        f" cpu {r['cpu_ms_per_msg']:.3f} ms/msg")
+                        f" cpu {r['cpu_ms_per_msg']:.3f} ms/msg,"
+                        f" other load {r['other_cpus']:.2f} CPUs")
             loads[key] = {"label": label, "sessions": sessions,
                           "count": count, "size": size, "runs": rs}
         result["loads"] = loads
@@ -667,6 +688,9 @@ def main():
         empty_trash()
 
     result["elapsed_s"] = time.monotonic() - t_start
+    result["other_cpus_median"] = med(
+        [r["other_cpus"] for L in result["loads"].values()
+         for rs in L["runs"].values() for r in rs])
     rows = build_rows(result, args)
     result["table"] = rows
     result["petrel_log_tail"] = petrel_log
@@ -697,6 +721,10 @@ def machine_info(args):
         "dovecot_version": out(["dovecot", "--version"]),
         "petrel_commit": out(["git", "-C", os.path.dirname(
             os.path.abspath(__file__)), "describe", "--always", "--dirty"]),
+        "petrel_binary": args.petrel,
+        "petrel_binary_mtime": time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.localtime(os.stat(args.petrel).st_mtime)),
+        "petrel_binary_sha256": out(["sha256sum", args.petrel]).split()[0],
         "mem_total_mib": os.sysconf("SC_PHYS_PAGES") * PAGE_KIB // 1024,
     }
 
@@ -762,6 +790,12 @@ def print_table(result, rows):
           "log_level = warning (Postfix logs at")
     print("its default, one postlogd line per event). smtp-source opens one "
           "connection per message.")
+    oc = result["other_cpus_median"]
+    print(f"Other CPU use during the load runs (other jobs, kernel threads, "
+          f"this script; median): "
+          f"{oc:.2f} CPUs of {m['cpus']}"
+          + ("  ** WARNING: a busy machine; figures are noisy **"
+             if oc > 0.5 else ""))
     print()
     print("Machine ceiling:")
     print(f"  fsyncs/s on the data disk (create+write 1 KiB+fsync+rename), "

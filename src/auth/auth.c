@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,46 +10,11 @@
 #include "store/maildir.h"
 #include "util/log.h"
 
-static pthread_key_t dir_key;
-static pthread_once_t dir_once = PTHREAD_ONCE_INIT;
-
-static void
-close_dir(void *p)
-{
-	struct directory *dir = p;
-	directory_close(&dir);
-}
-
-static void
-make_key(void)
-{
-	pthread_key_create(&dir_key, close_dir);
-}
-
-/* thread_directory - this thread's own connection to directory.db. */
-static struct directory *
-thread_directory(const char *data_dir)
-{
-	pthread_once(&dir_once, make_key);
-	struct directory *dir = pthread_getspecific(dir_key);
-	if (dir != NULL)
-		return dir;
-	char path[PATH_MAX], err[256];
-	snprintf(path, sizeof(path), "%s/directory.db", data_dir);
-	dir = directory_open(path, false, err, sizeof(err));
-	if (dir == NULL) {
-		log_err("auth: %s", err);
-		return NULL;
-	}
-	pthread_setspecific(dir_key, dir);
-	return dir;
-}
-
 int
 auth_check_password(const char *data_dir, const char *user,
 		    const char *password)
 {
-	struct directory *dir = thread_directory(data_dir);
+	struct directory *dir = directory_for_thread(data_dir);
 	if (dir == NULL)
 		return -1;
 	return directory_check_password(dir, user, password);

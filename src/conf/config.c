@@ -86,6 +86,10 @@ static const struct config_key config_keys[] = {
     {"smtp_timeout", KIND_DURATION, OFF(smtp_timeout), 1},
     {"smtp_data_timeout", KIND_DURATION, OFF(smtp_data_timeout), 1},
     {"log_level", KIND_LOGLEVEL, OFF(log_level), 0},
+    {"outbound_connections", KIND_UINT, OFF(outbound_connections), 1},
+    {"outbound_connections_per_destination", KIND_UINT,
+     OFF(outbound_connections_per_destination), 1},
+    {"outbound_tls_required", KIND_BOOL, OFF(outbound_tls_required), 0},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -126,6 +130,9 @@ static const struct {
     {"smtp_timeout", "5m"},
     {"smtp_data_timeout", "10m"},
     {"log_level", "info"},
+    {"outbound_connections", "100"},
+    {"outbound_connections_per_destination", "10"},
+    {"outbound_tls_required", "no"},
 };
 
 static void __attribute__((format(printf, 3, 4)))

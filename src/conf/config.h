@@ -83,6 +83,9 @@ struct config {
 	unsigned smtp_timeout;        /* default 5m: wait for a command */
 	unsigned smtp_data_timeout;   /* default 10m: between DATA bytes */
 	char *log_level;              /* debug|info|warning|error, default info */
+	unsigned outbound_connections; /* default 100, all destinations */
+	unsigned outbound_connections_per_destination; /* default 10 */
+	bool outbound_tls_required;   /* default no: STARTTLS when offered */
 };
 
 /*

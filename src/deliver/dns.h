@@ -32,8 +32,10 @@ struct dns_host {
 
 enum dns_status {
 	DNS_OK = 0,         /* hosts[] in the order to try them */
-	DNS_TEMPFAIL = 1,   /* time-out, SERVFAIL, no address for any MX */
-	DNS_PERMFAIL = 2,   /* NXDOMAIN, null MX, no MX and no address */
+	DNS_TEMPFAIL = 1,   /* time-out, SERVFAIL (also for an MX host) */
+	DNS_PERMFAIL = 2,   /* NXDOMAIN, null MX, no MX and no address,
+			       no MX host has an address (all NXDOMAIN or
+			       NODATA: nothing temporary seen) */
 };
 
 struct dns_result {
@@ -52,6 +54,10 @@ typedef void dns_mx_cb(const struct dns_result *result, void *arg);
  */
 struct dns *dns_new(struct event_base *base, const char (*servers)[80],
 		    size_t n_servers, char *err, size_t errlen);
+/*
+ * dns_free - cancels every query in flight (no callback runs) and frees
+ * the resolver. Call it before event_base_free(base).
+ */
 void dns_free(struct dns **dnsp);
 
 /*
@@ -68,7 +74,17 @@ struct dns_query *dns_resolve_mx(struct dns *dns, const char *domain,
 struct dns_query *dns_resolve_host(struct dns *dns, const char *host,
 				   dns_mx_cb *cb, void *arg);
 
-/* dns_cancel - cb will not be called. */
+/*
+ * dns_cancel - cb will not be called. Only for a query whose cb has not
+ * run yet (the handle is gone once it has).
+ */
 void dns_cancel(struct dns *dns, struct dns_query *q);
+
+/*
+ * dns_set_timeout - the hard cap on one dns_resolve_* (default 30 s;
+ * unbound's own retries run inside it). Expiry gives DNS_TEMPFAIL
+ * "DOMAIN: DNS lookup timed out". For tests and impatient callers.
+ */
+void dns_set_timeout(struct dns *dns, unsigned seconds);
 
 #endif

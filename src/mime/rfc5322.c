@@ -186,10 +186,12 @@ addr_skip_delimited(const char *p, const char *end, char close)
 	return NULL;
 }
 
+/* One addr-spec found: addr (NULL for "<>"), len. */
 struct addr_out {
-	char buf[ADDR_MAX];
+	const char *addr;
 	size_t len;
 	bool overflow;
+	char buf[ADDR_MAX];
 };
 
 static void
@@ -256,50 +258,46 @@ addr_dotted(struct addr_parser *ap, struct addr_out *o, bool domain)
 	}
 }
 
-/* addr_spec - parse local-part ["@" domain] and report it. The report
- * is a view of the input when the addr-spec was written without CFWS
- * inside (the usual case), else the compacted copy. Returns 0 or -1. */
+/* addr_spec - parse local-part ["@" domain] into o: a view of the input
+ * when it was written without CFWS inside (the usual case), else the
+ * compacted copy in o->buf. Returns 0 or -1. */
 static int
-addr_spec(struct addr_parser *ap)
+addr_spec(struct addr_parser *ap, struct addr_out *o)
 {
-	struct addr_out o;
 	const char *start = ap->p, *stop;
 	int r;
 
-	o.len = 0;
-	o.overflow = false;
-	r = addr_dotted(ap, &o, false);
+	r = addr_dotted(ap, o, false);
 	if (r <= 0)
 		return -1;
 	stop = ap->p;
 	if (addr_skip_cfws(ap) < 0)
 		return -1;
 	if (ap->p < ap->end && *ap->p == '@') {
-		addr_put(&o, "@", 1);
+		addr_put(o, "@", 1);
 		ap->p++;
 		if (addr_skip_cfws(ap) < 0)
 			return -1;
-		r = addr_dotted(ap, &o, true);
+		r = addr_dotted(ap, o, true);
 		if (r <= 0)
 			return -1;
 		stop = ap->p;
 	} else {
 		ap->p = stop;
 	}
-	if (o.len == (size_t)(stop - start))
-		ap->cb(start, o.len, ap->arg);
-	else if (o.overflow)
-		return -1;
-	else
-		ap->cb(o.buf, o.len, ap->arg);
-	if (ap->count < 0x7fffffff)
-		ap->count++;
+	if (o->len == (size_t)(stop - start)) {
+		o->addr = start;
+	} else {
+		if (o->overflow)
+			return -1;
+		o->addr = o->buf;
+	}
 	return 0;
 }
 
 /* addr_angle - "<" [obs-route] addr-spec ">", or "<>"; at the "<". */
 static int
-addr_angle(struct addr_parser *ap)
+addr_angle(struct addr_parser *ap, struct addr_out *o)
 {
 	ap->p++;
 	if (addr_skip_cfws(ap) < 0)
@@ -320,7 +318,7 @@ addr_angle(struct addr_parser *ap)
 		if (addr_skip_cfws(ap) < 0)
 			return -1;
 	}
-	if (addr_spec(ap) < 0)
+	if (addr_spec(ap, o) < 0)
 		return -1;
 	if (addr_skip_cfws(ap) < 0)
 		return -1;
@@ -368,17 +366,22 @@ addr_scan(const struct addr_parser *ap)
 
 static int addr_list(struct addr_parser *ap, bool in_group);
 
-/* addr_element - one mailbox or group; at its first non-CFWS byte. */
+/* addr_element - one mailbox or group; at its first non-CFWS byte. A
+ * mailbox is reported only once the whole element has parsed. */
 static int
 addr_element(struct addr_parser *ap, bool in_group)
 {
 	const char *d = addr_scan(ap);
+	struct addr_out o;
 
+	o.addr = NULL;
+	o.len = 0;
+	o.overflow = false;
 	if (d == NULL)
 		return -1;
 	if (d < ap->end && *d == '<') {
 		ap->p = d; /* the display name is not ours to check */
-		if (addr_angle(ap) < 0)
+		if (addr_angle(ap, &o) < 0)
 			return -1;
 	} else if (d < ap->end && *d == ':') {
 		if (in_group)
@@ -393,13 +396,18 @@ addr_element(struct addr_parser *ap, bool in_group)
 			ap->p++;
 		}
 	} else {
-		if (addr_spec(ap) < 0)
+		if (addr_spec(ap, &o) < 0)
 			return -1;
 	}
 	if (addr_skip_cfws(ap) < 0)
 		return -1;
 	if (ap->p < ap->end && *ap->p != ',' && *ap->p != ';')
 		return -1;
+	if (o.addr != NULL) {
+		ap->cb(o.addr, o.len, ap->arg);
+		if (ap->count < 0x7fffffff)
+			ap->count++;
+	}
 	return 0;
 }
 

@@ -31,15 +31,15 @@
 
 /* RFC 2449 §4 allows 255 octets for commands; SASL responses (RFC 5034
  * §4) may be longer, so the reader's limit is generous. */
-#define POP3_READ_MAX    1024
-#define POP3_CHUNK       65536
+#define POP3_READ_MAX	 1024
+#define POP3_CHUNK	 65536
 #define POP3_OUTPUT_HIGH (256 * 1024)
 /* RFC 1939 §3: the autologout timer must be at least 10 minutes. */
-#define POP3_TIMEOUT     600
-#define POP3_AUTH_DELAY  1 /* seconds before answering a failed login */
+#define POP3_TIMEOUT	       600
+#define POP3_AUTH_DELAY	       1 /* seconds before answering a failed login */
 #define POP3_MAX_AUTH_FAILURES 3
-#define POP3_MAX_ERRORS  20
-#define POP3_USER_MAX    (SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2)
+#define POP3_MAX_ERRORS	       20
+#define POP3_USER_MAX	       (SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2)
 
 enum pop3_state {
 	POP3_STATE_AUTHORIZATION,
@@ -76,8 +76,8 @@ struct pop3_session {
 	uint64_t send_off, send_size;
 	bool send_line_start; /* dot-stuffer state */
 	bool send_last_lf;    /* last byte sent was LF */
-	long top_lines;       /* -1: whole message; else body lines left */
-	int top_hdr;          /* TOP: bytes of CRLFCRLF matched; 4 = body */
+	long top_lines;	      /* -1: whole message; else body lines left */
+	int top_hdr;	      /* TOP: bytes of CRLFCRLF matched; 4 = body */
 };
 
 struct pop3_auth_job {
@@ -190,6 +190,20 @@ auth_fail_reply(evutil_socket_t fd, short what, void *arg)
 	pop3_session_process(s);
 }
 
+/*
+ * auth_failed - count a failed login and answer it after the delay. A
+ * wrong password and an unknown user look the same, and both wait before
+ * the answer (RFC 1939 §13); the session reads nothing meanwhile.
+ */
+static void
+auth_failed(struct pop3_session *s)
+{
+	struct timeval tv = {POP3_AUTH_DELAY, 0};
+	s->auth_failures++;
+	s->state = POP3_STATE_AUTH_WAIT;
+	evtimer_add(s->delay_ev, &tv);
+}
+
 static void
 auth_done(void *arg)
 {
@@ -226,13 +240,9 @@ auth_done(void *arg)
 		err(s, "[SYS/TEMP] Cannot open the mailbox, try again later");
 		s->state = POP3_STATE_AUTHORIZATION;
 	} else {
-		/* A wrong password and an unknown user look the same, and
-		 * both wait before the answer (RFC 1939 §13). */
-		s->auth_failures++;
 		log_warn("pop3: authentication failed for <%s> from [%s]",
 			 j->user, s->addr);
-		struct timeval tv = {POP3_AUTH_DELAY, 0};
-		evtimer_add(s->delay_ev, &tv);
+		auth_failed(s);
 		free(j);
 		return;
 	}
@@ -246,8 +256,7 @@ start_auth(struct pop3_session *s, const char *user, const char *pass)
 	struct pop3_auth_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->lock_fd = -1;
-	snprintf(j->data_dir, sizeof(j->data_dir), "%s",
-		 s->srv->cfg->data_dir);
+	snprintf(j->data_dir, sizeof(j->data_dir), "%s", s->srv->cfg->data_dir);
 	snprintf(j->user, sizeof(j->user), "%s", user);
 	snprintf(j->pass, sizeof(j->pass), "%s", pass);
 	s->auth = j;
@@ -278,8 +287,12 @@ cmd_pass(struct pop3_session *s, const struct pop3_command *c)
 	}
 	s->have_user = false;
 	if (c->arg_lens[0] >= sizeof(pass)) {
-		s->auth_failures++;
-		err(s, "[AUTH] Authentication failed");
+		/* Cannot be right, but it is a failed login like any other:
+		 * the same delay, the same answer, and it counts towards the
+		 * limit (it used to answer at once and never close). */
+		log_warn("pop3: authentication failed for <%s> from [%s]",
+			 s->user, s->addr);
+		auth_failed(s);
 		return;
 	}
 	memcpy(pass, c->args[0], c->arg_lens[0]);
@@ -371,7 +384,7 @@ cmd_list_uidl(struct pop3_session *s, const struct pop3_command *c)
 	if (c->n_args == 1) {
 		size_t i;
 		const struct mailbox_msg *m =
-			message(s, c->args[0], c->arg_lens[0], &i);
+		    message(s, c->args[0], c->arg_lens[0], &i);
 		if (m == NULL)
 			return;
 		if (uidl)
@@ -386,10 +399,9 @@ cmd_list_uidl(struct pop3_session *s, const struct pop3_command *c)
 		if (s->deleted[i])
 			continue;
 		if (uidl)
-			evbuffer_add_printf(out, "%zu %08" PRIX32 "%08" PRIX32
-						 "\r\n",
-					    i + 1, mb->uidvalidity,
-					    mb->msgs[i].uid);
+			evbuffer_add_printf(
+			    out, "%zu %08" PRIX32 "%08" PRIX32 "\r\n", i + 1,
+			    mb->uidvalidity, mb->msgs[i].uid);
 		else
 			evbuffer_add_printf(out, "%zu %" PRIu64 "\r\n", i + 1,
 					    mb->msgs[i].size);
@@ -457,8 +469,8 @@ send_more(struct pop3_session *s)
 		if (s->top_lines >= 0)
 			len = top_cut(s, in, len, &done);
 		if (len > 0) {
-			size_t olen = smtp_dot_encode(in, len, out,
-						      &s->send_line_start);
+			size_t olen =
+			    smtp_dot_encode(in, len, out, &s->send_line_start);
 			evbuffer_add(o, out, olen);
 			s->send_last_lf = in[len - 1] == '\n';
 		}
@@ -479,7 +491,7 @@ cmd_retr_top(struct pop3_session *s, const struct pop3_command *c)
 	size_t i;
 	uint32_t lines = 0;
 	const struct mailbox_msg *m =
-		message(s, c->args[0], c->arg_lens[0], &i);
+	    message(s, c->args[0], c->arg_lens[0], &i);
 	if (m == NULL)
 		return;
 	if (c->cmd == POP3_CMD_TOP &&
@@ -548,8 +560,8 @@ cmd_quit(struct pop3_session *s, const struct pop3_command *c)
 		else
 			failed++;
 	}
-	log_info("pop3: logout user=<%s> [%s], deleted %zu", s->user,
-		 s->addr, removed);
+	log_info("pop3: logout user=<%s> [%s], deleted %zu", s->user, s->addr,
+		 removed);
 	if (failed > 0)
 		err(s, "[SYS/PERM] %zu messages could not be deleted", failed);
 	else
@@ -593,22 +605,22 @@ static const struct pop3_cmd_def {
 	unsigned states;
 	void (*handler)(struct pop3_session *s, const struct pop3_command *c);
 } pop3_commands[] = {
-	{POP3_CMD_USER, IN_AUTH, cmd_user},
-	{POP3_CMD_PASS, IN_AUTH, cmd_pass},
-	{POP3_CMD_AUTH, IN_AUTH, cmd_auth},
-	{POP3_CMD_APOP, IN_AUTH, cmd_apop},
-	{POP3_CMD_STLS, IN_AUTH, cmd_stls},
-	{POP3_CMD_CAPA, IN_AUTH | IN_TRANS, cmd_capa},
-	{POP3_CMD_QUIT, IN_AUTH | IN_TRANS, cmd_quit},
-	{POP3_CMD_STAT, IN_TRANS, cmd_stat},
-	{POP3_CMD_LIST, IN_TRANS, cmd_list_uidl},
-	{POP3_CMD_UIDL, IN_TRANS, cmd_list_uidl},
-	{POP3_CMD_RETR, IN_TRANS, cmd_retr_top},
-	{POP3_CMD_TOP, IN_TRANS, cmd_retr_top},
-	{POP3_CMD_DELE, IN_TRANS, cmd_dele},
-	{POP3_CMD_NOOP, IN_TRANS, cmd_noop},
-	{POP3_CMD_RSET, IN_TRANS, cmd_rset},
-	{POP3_CMD_UNKNOWN, 0, NULL},
+    {POP3_CMD_USER, IN_AUTH, cmd_user},
+    {POP3_CMD_PASS, IN_AUTH, cmd_pass},
+    {POP3_CMD_AUTH, IN_AUTH, cmd_auth},
+    {POP3_CMD_APOP, IN_AUTH, cmd_apop},
+    {POP3_CMD_STLS, IN_AUTH, cmd_stls},
+    {POP3_CMD_CAPA, IN_AUTH | IN_TRANS, cmd_capa},
+    {POP3_CMD_QUIT, IN_AUTH | IN_TRANS, cmd_quit},
+    {POP3_CMD_STAT, IN_TRANS, cmd_stat},
+    {POP3_CMD_LIST, IN_TRANS, cmd_list_uidl},
+    {POP3_CMD_UIDL, IN_TRANS, cmd_list_uidl},
+    {POP3_CMD_RETR, IN_TRANS, cmd_retr_top},
+    {POP3_CMD_TOP, IN_TRANS, cmd_retr_top},
+    {POP3_CMD_DELE, IN_TRANS, cmd_dele},
+    {POP3_CMD_NOOP, IN_TRANS, cmd_noop},
+    {POP3_CMD_RSET, IN_TRANS, cmd_rset},
+    {POP3_CMD_UNKNOWN, 0, NULL},
 };
 
 static void
@@ -637,8 +649,7 @@ pop3_session_command(struct pop3_session *s, const char *line, size_t len)
 		err(s, "Unknown command");
 		return;
 	}
-	unsigned here =
-		s->state == POP3_STATE_TRANSACTION ? IN_TRANS : IN_AUTH;
+	unsigned here = s->state == POP3_STATE_TRANSACTION ? IN_TRANS : IN_AUTH;
 	if (!(def->states & here)) {
 		err(s, "%s is not allowed %s", pop3_cmd_name(c.cmd),
 		    here == IN_AUTH ? "before login" : "after login");
@@ -665,8 +676,8 @@ pop3_session_process(struct pop3_session *s)
 		    POP3_OUTPUT_HIGH)
 			return; /* write_cb resumes */
 		size_t len;
-		enum line_status st = line_read(in, line, POP3_READ_MAX, &len,
-						&s->line_overflow);
+		enum line_status st =
+		    line_read(in, line, POP3_READ_MAX, &len, &s->line_overflow);
 		if (st == LINE_NONE)
 			return;
 		if (st == LINE_TOO_LONG) {
@@ -762,7 +773,7 @@ pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 	    !conn_limit_take(srv->per_ip, addr,
 			     relay ? 0 : cfg->max_connections_per_ip)) {
 		static const char busy[] =
-			"-ERR [SYS/TEMP] Too many connections\r\n";
+		    "-ERR [SYS/TEMP] Too many connections\r\n";
 		ssize_t w = send(fd, busy, sizeof(busy) - 1,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)w;

@@ -15,6 +15,7 @@
 
 #include "conf/config.h"
 #include "queue/queue.h"
+#include "queue/retry.h"
 #include "store/maildir.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -32,24 +33,11 @@ struct commit {
 	pthread_cond_t cond;
 	struct queue_commit *pending, **pending_tail;
 	struct queue_commit *done, **done_tail;
-	bool run_queue;
 	bool stopping;
 
 	int efd; /* eventfd: wakes the loop when jobs are done */
 	struct event *ev;
 };
-
-/* retry_delay - the wait after the given number of failed attempts. */
-static unsigned
-retry_delay(const struct config *cfg, unsigned attempts)
-{
-	if (cfg->n_retry_intervals == 0)
-		return 300;
-	size_t i = attempts == 0 ? 0 : attempts - 1;
-	if (i >= cfg->n_retry_intervals)
-		i = cfg->n_retry_intervals - 1;
-	return cfg->retry_intervals[i];
-}
 
 /*
  * commit_sync - make everything written so far durable: file data,
@@ -156,17 +144,10 @@ commit_one(struct commit *c, struct queue_commit *job)
 				continue;
 			}
 			r->attempts = 1;
-			r->next_attempt = now + retry_delay(c->cfg, 1);
+			r->next_attempt = retry_next(c->cfg->retry_intervals,
+						     c->cfg->n_retry_intervals, 1, now);
 		} else {
-			/* Outbound delivery comes with its own module; until
-			 * then remote recipients wait in the queue. */
-			free_str(&r->last_error,
-				 xstrdup("remote delivery is not available "
-					 "in this version"));
-			/* Recorded as a first attempt, so `queue list`
-			 * shows the reason from the start. */
-			r->attempts = 1;
-			r->next_attempt = now + retry_delay(c->cfg, 1);
+			/* Remote: the scheduler's, once this is durable. */
 		}
 		pending++;
 	}
@@ -194,102 +175,6 @@ commit_one(struct commit *c, struct queue_commit *job)
 	free(text);
 }
 
-/*
- * run_one - retry the due recipients of one queued message. Appends
- * state lines to env/ID; returns true when nothing is left pending.
- */
-static bool
-run_one(struct commit *c, const char *id, time_t now, bool *touched_r)
-{
-	struct queue_envelope env;
-	char err[256], path[PATH_MAX], msg[PATH_MAX];
-
-	if (queue_load(c->data_dir, id, &env, err, sizeof(err)) < 0) {
-		if (strcmp(err, "no such message") != 0)
-			log_err("%s: unreadable envelope: %s", id, err);
-		return false;
-	}
-	queue_path(c->data_dir, "msg", id, msg, sizeof(msg));
-	queue_path(c->data_dir, "env", id, path, sizeof(path));
-	int fd = -1, efd = -1;
-	for (size_t i = 0; i < env.n_rcpts; i++) {
-		struct queue_rcpt *r = &env.rcpts[i];
-		if (r->state != QUEUE_RCPT_PENDING || r->next_attempt > now)
-			continue;
-		if (efd < 0 &&
-		    (efd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
-			break;
-		r->attempts++;
-		if (r->local) {
-			if (fd < 0)
-				fd = open(msg, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0 &&
-			    deliver_local(c, r, msg, fd, env.size) == 0)
-				r->state = QUEUE_RCPT_DONE;
-			else if (fd < 0)
-				free_str(&r->last_error,
-					 xasprintf("queue file: %s",
-						   strerror(errno)));
-		} else {
-			free_str(&r->last_error,
-				 xstrdup("remote delivery is not available "
-					 "in this version"));
-		}
-		r->next_attempt = now + retry_delay(c->cfg, r->attempts);
-		size_t len;
-		char *u = queue_envelope_format_update(
-			i, r->state, now, r->next_attempt, r->last_error, &len);
-		if (fsutil_write_all(efd, u, len) < 0)
-			log_err("%s: cannot update envelope: %s", id,
-				strerror(errno));
-		free(u);
-		*touched_r = true;
-		if (r->state == QUEUE_RCPT_DONE)
-			log_info("%s: to=<%s>, status=sent (%s)", id,
-				 r->address, r->last_error);
-		else
-			log_info("%s: to=<%s>, status=deferred (%s)", id,
-				 r->address, r->last_error);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (efd >= 0)
-		close(efd);
-	bool finished = queue_envelope_pending(&env) == 0;
-	queue_envelope_free(&env);
-	return finished;
-}
-
-/* run_queue - one pass over env/: retry what is due, drop what is done. */
-static void
-run_queue(struct commit *c)
-{
-	size_t n, n_finished = 0;
-	char **ids = queue_ids(c->data_dir, &n);
-	char **finished = xcalloc(n + 1, sizeof(*finished));
-	time_t now = time(NULL);
-	bool touched = false;
-
-	for (size_t i = 0; i < n; i++)
-		if (run_one(c, ids[i], now, &touched))
-			finished[n_finished++] = ids[i];
-	/* The deliveries must be durable before the queue forgets them. */
-	if (touched && commit_sync(c) < 0) {
-		log_err("queue run: sync failed: %s", strerror(errno));
-		n_finished = 0;
-	}
-	for (size_t i = 0; i < n_finished; i++) {
-		char path[PATH_MAX];
-		queue_path(c->data_dir, "env", finished[i], path, sizeof(path));
-		unlink(path);
-		queue_path(c->data_dir, "msg", finished[i], path, sizeof(path));
-		unlink(path);
-		log_info("%s: removed", finished[i]);
-	}
-	free(finished);
-	queue_ids_free(ids, n);
-}
-
 static void *
 commit_thread(void *arg)
 {
@@ -297,20 +182,22 @@ commit_thread(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (c->pending == NULL && !c->run_queue && !c->stopping)
+		while (c->pending == NULL && !c->stopping)
 			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->pending == NULL && !c->run_queue && c->stopping)
+		if (c->pending == NULL && c->stopping)
 			break;
 		struct queue_commit *batch = c->pending;
-		bool run = c->run_queue;
 		c->pending = NULL;
 		c->pending_tail = &c->pending;
-		c->run_queue = false;
 		pthread_mutex_unlock(&c->lock);
 
 		if (batch != NULL) {
-			for (struct queue_commit *j = batch; j; j = j->next)
-				commit_one(c, j);
+			for (struct queue_commit *j = batch; j; j = j->next) {
+				if (j->work != NULL)
+					j->work(j);
+				else
+					commit_one(c, j);
+			}
 			/* The group commit: one flush for the whole batch. */
 			if (commit_sync(c) < 0) {
 				int e = errno;
@@ -324,7 +211,8 @@ commit_thread(void *arg)
 			for (struct queue_commit *j = batch; j; j = j->next) {
 				/* Delivered everywhere: the spool copy is
 				 * no longer needed (the links are durable). */
-				if (j->error == 0 && !j->queued)
+				if (j->work == NULL && j->error == 0 &&
+				    !j->queued)
 					unlink(j->spool_path);
 				last = j;
 			}
@@ -336,8 +224,6 @@ commit_thread(void *arg)
 			ssize_t w = write(c->efd, &one, sizeof(one));
 			(void)w;
 		}
-		if (run)
-			run_queue(c);
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -424,12 +310,15 @@ commit_submit(struct commit *c, struct queue_commit *job)
 }
 
 void
-commit_run_queue(struct commit *c)
+commit_inline(struct commit *c, struct queue_commit *job)
 {
-	pthread_mutex_lock(&c->lock);
-	c->run_queue = true;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	commit_one(c, job);
+}
+
+const char *
+commit_data_dir(const struct commit *c)
+{
+	return c->data_dir;
 }
 
 void
@@ -440,7 +329,6 @@ commit_stop(struct commit **cp)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
-	c->run_queue = false;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);

@@ -1,6 +1,7 @@
 /*
- * commit - the committer thread: group commit for the queue, and the
- * queue runner that retries what is left in it.
+ * commit - the committer thread: group commit for the queue, and for
+ * every other write the queue needs made durable (state records, bounces,
+ * removals), which the scheduler hands it as tasks.
  *
  * The event loop never waits for the disk. A session that has received a
  * whole message submits a queue_commit job and stops reading; the
@@ -38,6 +39,12 @@ struct queue_commit {
 	char spool_path[PATH_MAX];
 	void (*done)(struct queue_commit *job);
 	void *arg;
+	/*
+	 * A task instead of a message: when set, the committer calls
+	 * work(job) on its thread as part of the batch, so whatever the task
+	 * writes is made durable by the batch's sync before done() runs.
+	 */
+	void (*work)(struct queue_commit *job);
 
 	/* Results, valid in done(): error 0 = durable (rcpts now DONE were
 	 * delivered, PENDING ones are queued, last_error says why);
@@ -55,8 +62,15 @@ struct commit *commit_start(struct event_base *base,
 /* commit_submit - hand a job over; done() runs later on the loop. */
 void commit_submit(struct commit *c, struct queue_commit *job);
 
-/* commit_run_queue - ask for a queue run (retry what is due) soon. */
-void commit_run_queue(struct commit *c);
+/*
+ * commit_inline - from a task's work() only (the committer thread): commit
+ * job as part of the current batch, synchronously. Its done() is not
+ * called; the task reads the results.
+ */
+void commit_inline(struct commit *c, struct queue_commit *job);
+
+/* commit_data_dir - the data_dir the committer works in. */
+const char *commit_data_dir(const struct commit *c);
 
 /* commit_stop - finish every submitted job, run its done(), and join. */
 void commit_stop(struct commit **cp);

@@ -126,4 +126,12 @@ int directory_check_password(struct directory *dir, const char *address,
  */
 int directory_hash_password(const char *password, char *out, size_t outlen);
 
+/*
+ * directory_for_thread - this thread's own connection to
+ * data_dir/directory.db, opened on first use and closed when the thread
+ * ends (SQLite statements must not be shared between threads). For
+ * worker threads: password checks, pickup, bounces. NULL on error.
+ */
+struct directory *directory_for_thread(const char *data_dir);
+
 #endif

@@ -2,6 +2,7 @@
 POP3 connection for byte-exact dialogues, delivery through petrel's own
 SMTP port, and a look at the Maildir files the answers must match."""
 
+import re
 import smtplib
 import socket
 import time
@@ -142,6 +143,17 @@ def mail_files(petrel, user="alice", domain="example.org"):
         if d.is_dir():
             files += [p for p in d.iterdir() if p.is_file()]
     return files
+
+
+def arrival_key(name: str):
+    """Maildir name order with digit runs compared as numbers (what
+    petrel's mailbox uses to hand out UIDs in arrival order)."""
+    base = name.split(":2,", 1)[0]
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", base)]
+
+
+def in_arrival_order(files):
+    return sorted(files, key=lambda f: arrival_key(f.name))
 
 
 def message(subject: str, body: bytes = b"hello\r\n",

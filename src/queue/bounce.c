@@ -1,0 +1,448 @@
+/*
+ * bounce - build an RFC 3464 delivery status notification.
+ *
+ * Everything that comes from outside (addresses, remote replies, the
+ * original header section) is treated as hostile: CR, LF and other
+ * control bytes in a value become spaces so they cannot start a new
+ * header field or a MIME boundary line, long values are folded so no
+ * line exceeds 998 octets (RFC 5322 §2.1.1), and the boundary is checked
+ * against the content and varied until it does not occur there.
+ */
+#include "queue/bounce.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/xalloc.h"
+
+#define BOUNCE_LINE_MAX  998  /* RFC 5322 §2.1.1, without CRLF */
+#define BOUNCE_FOLD_AT   78   /* preferred line length */
+#define BOUNCE_VALUE_MAX 4096 /* a diagnostic longer than this is cut */
+
+struct bounce_buf {
+	char *p;
+	size_t len, size;
+};
+
+static void
+buf_add(struct bounce_buf *b, const char *s, size_t n)
+{
+	if (n > b->size - b->len) {
+		size_t want = b->size > 0 ? b->size : 1024;
+		while (want - b->len < n)
+			want *= 2;
+		b->p = xrealloc(b->p, want);
+		b->size = want;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+buf_str(struct bounce_buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void
+buf_printf(struct bounce_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+buf_printf(struct bounce_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* bounce_clean - a copy of s safe inside one header line: control bytes
+ * (CR, LF, NUL, ...) become spaces, runs of white space are squeezed,
+ * ends trimmed, cut at BOUNCE_VALUE_MAX. NULL gives "". */
+static char *
+bounce_clean(const char *s)
+{
+	size_t n = s != NULL ? strnlen(s, BOUNCE_VALUE_MAX) : 0, o = 0;
+	char *c = xmalloc(n + 1);
+	bool space = true; /* drops leading white space */
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char u = (unsigned char)s[i];
+		if (u < 32 || u == 127 || u == ' ') {
+			if (!space)
+				c[o++] = ' ';
+			space = true;
+		} else {
+			c[o++] = (char)u;
+			space = false;
+		}
+	}
+	while (o > 0 && c[o - 1] == ' ')
+		o--;
+	c[o] = '\0';
+	return c;
+}
+
+/* bounce_folded - "prefix" then the words of value (cleaned), folded
+ * before a space when the line would pass BOUNCE_FOLD_AT, with a word
+ * longer than a whole line cut into pieces. Continuation lines start
+ * with a space, so this serves header fields and the text part alike. */
+static void
+bounce_folded(struct bounce_buf *b, const char *prefix, const char *value)
+{
+	char *v = bounce_clean(value);
+	size_t col = strlen(prefix), i = 0, n = strlen(v);
+
+	buf_str(b, prefix);
+	while (i < n) {
+		size_t w = 0;
+		while (i + w < n && v[i + w] != ' ')
+			w++;
+		if (col > 1 && col + 1 + w > BOUNCE_FOLD_AT) {
+			buf_str(b, "\r\n");
+			col = 0;
+		}
+		if (col > 0 || i > 0) {
+			buf_add(b, " ", 1);
+			col++;
+		}
+		/* An unbreakable word: cut it to fit the hard limit. */
+		while (w > 0) {
+			size_t room = BOUNCE_LINE_MAX - 2 - col, k;
+			k = w < room ? w : room;
+			buf_add(b, v + i, k);
+			col += k;
+			i += k;
+			w -= k;
+			if (w > 0) {
+				buf_str(b, "\r\n ");
+				col = 1;
+			}
+		}
+		if (i < n)
+			i++; /* the space */
+	}
+	buf_str(b, "\r\n");
+	free(v);
+}
+
+/* bounce_date - RFC 5322 §3.3 date-time in UTC, locale-independent. */
+static void
+bounce_date(char *out, size_t size, time_t t)
+{
+	static const char days[][4] = {"Sun", "Mon", "Tue", "Wed",
+				       "Thu", "Fri", "Sat"};
+	static const char months[][4] = {"Jan", "Feb", "Mar", "Apr",
+					 "May", "Jun", "Jul", "Aug",
+					 "Sep", "Oct", "Nov", "Dec"};
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		t = 0;
+		gmtime_r(&t, &tm);
+	}
+	snprintf(out, size, "%s, %d %s %04d %02d:%02d:%02d +0000",
+		 days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* bounce_headers_part - the original header section: up to its empty
+ * line, every line end made CRLF (a lone CR too), NUL made a space,
+ * lines over the limit folded. */
+static void
+bounce_headers_part(struct bounce_buf *b, const char *h, size_t len)
+{
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = h[i];
+		if (c == '\r' || c == '\n') {
+			if (c == '\r' && i + 1 < len && h[i + 1] == '\n')
+				i++;
+			if (col == 0)
+				break; /* the empty line: the body follows */
+			buf_str(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		if (col >= BOUNCE_LINE_MAX - 1) {
+			buf_str(b, "\r\n ");
+			col = 1;
+		}
+		if (c == '\0')
+			c = ' ';
+		buf_add(b, &c, 1);
+		col++;
+	}
+	if (col > 0)
+		buf_str(b, "\r\n");
+}
+
+static bool
+bounce_has_8bit(const struct bounce_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if ((unsigned char)b->p[i] >= 128)
+			return true;
+	return false;
+}
+
+static bool
+bounce_contains(const struct bounce_buf *b, const char *s)
+{
+	return b->len > 0 && memmem(b->p, b->len, s, strlen(s)) != NULL;
+}
+
+static const char *
+bounce_action(const struct bounce_failure *f)
+{
+	return f->action != NULL && f->action[0] != '\0' ? f->action
+							 : "failed";
+}
+
+/* bounce_has_type - does the diagnostic start with a diagnostic-type
+ * ("smtp;", "x-unix;"), RFC 3464 §2.3.6? */
+static bool
+bounce_has_type(const char *d)
+{
+	size_t i = 0;
+
+	while ((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= 'A' && d[i] <= 'Z') ||
+	       (d[i] >= '0' && d[i] <= '9') || d[i] == '-')
+		i++;
+	while (d[i] == ' ')
+		i++;
+	return i > 0 && d[i] == ';';
+}
+
+static void
+bounce_text_part(struct bounce_buf *b, const char *host,
+		 const struct bounce_failure *failures, size_t n, bool delayed)
+{
+	buf_str(b, "This is the mail system at host ");
+	buf_str(b, host);
+	buf_str(b, ".\r\n\r\n");
+	if (delayed)
+		buf_str(b,
+			"Your message could not be delivered yet to the\r\n"
+			"recipients below. The mail system will keep trying;\r\n"
+			"you do not need to send it again.\r\n\r\n");
+	else
+		buf_str(b,
+			"I'm sorry to have to inform you that your message\r\n"
+			"could not be delivered to one or more recipients.\r\n"
+			"Its header section is attached below.\r\n\r\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct bounce_failure *f = &failures[i];
+		const char *diag = f->diagnostic;
+		char *addr = bounce_clean(f->rcpt->address);
+		char *prefix = xasprintf("<%s>:", addr);
+
+		if (diag == NULL)
+			diag = f->rcpt->last_error;
+		bounce_folded(b, prefix, diag != NULL ? diag : bounce_action(f));
+		buf_str(b, "\r\n");
+		free(prefix);
+		free(addr);
+	}
+}
+
+static void
+bounce_status_part(struct bounce_buf *b, const char *host,
+		   const struct queue_envelope *env,
+		   const struct bounce_failure *failures, size_t n)
+{
+	char date[64], *id = bounce_clean(env->id);
+
+	bounce_date(date, sizeof(date), env->arrival);
+	/* Per-message fields (RFC 3464 §2.2). */
+	buf_printf(b, "Reporting-MTA: dns; %s\r\n", host);
+	bounce_folded(b, "X-Petrel-Queue-ID:", id);
+	buf_printf(b, "Arrival-Date: %s\r\n", date);
+	free(id);
+	/* Per-recipient fields (§2.3), each block after a blank line. */
+	for (size_t i = 0; i < n; i++) {
+		const struct bounce_failure *f = &failures[i];
+		char *addr = bounce_clean(f->rcpt->address);
+		char *orcpt = bounce_clean(f->rcpt->orcpt);
+		char *status, *action, *v;
+		bool delayed;
+
+		action = bounce_clean(bounce_action(f));
+		delayed = strcasecmp(action, "delayed") == 0;
+		status = bounce_clean(f->status);
+		if (status[0] == '\0') {
+			free(status);
+			status = xstrdup(delayed ? "4.0.0" : "5.0.0");
+		}
+		buf_str(b, "\r\n");
+		if (orcpt[0] != '\0' && strcasecmp(orcpt, addr) != 0) {
+			v = xasprintf("rfc822;%s", orcpt);
+			bounce_folded(b, "Original-Recipient:", v);
+			free(v);
+		}
+		v = xasprintf("rfc822;%s", addr);
+		bounce_folded(b, "Final-Recipient:", v);
+		free(v);
+		bounce_folded(b, "Action:", action);
+		bounce_folded(b, "Status:", status);
+		if (f->remote_mta != NULL && f->remote_mta[0] != '\0') {
+			char *mta = bounce_clean(f->remote_mta);
+			v = xasprintf("dns; %s", mta);
+			bounce_folded(b, "Remote-MTA:", v);
+			free(v);
+			free(mta);
+		}
+		if (f->diagnostic != NULL && f->diagnostic[0] != '\0') {
+			char *d = bounce_clean(f->diagnostic);
+			if (d[0] != '\0') {
+				v = bounce_has_type(d)
+					? xstrdup(d)
+					: xasprintf("smtp; %s", d);
+				bounce_folded(b, "Diagnostic-Code:", v);
+				free(v);
+			}
+			free(d);
+		}
+		free(status);
+		free(action);
+		free(orcpt);
+		free(addr);
+	}
+}
+
+/* bounce_boundary - "=_petrel/ID/NOW" plus a counter until it occurs in
+ * none of the parts. The "=_" cannot appear in quoted-printable or base64
+ * text, and the counter makes the search end. */
+static char *
+bounce_boundary(const char *id, time_t now, const struct bounce_buf *parts,
+		size_t nparts)
+{
+	char safe[QUEUE_ID_MAX + 1];
+	size_t o = 0;
+
+	for (size_t i = 0; id[i] != '\0' && i < QUEUE_ID_MAX; i++) {
+		char c = id[i];
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z'))
+			safe[o++] = c;
+	}
+	safe[o] = '\0';
+	for (unsigned k = 0;; k++) {
+		char *bd = k == 0 ? xasprintf("=_petrel/%s/%lld", safe,
+					      (long long)now)
+				  : xasprintf("=_petrel/%s/%lld/%u", safe,
+					      (long long)now, k);
+		bool found = false;
+		for (size_t i = 0; i < nparts && !found; i++)
+			found = bounce_contains(&parts[i], bd);
+		if (!found)
+			return bd;
+		free(bd);
+	}
+}
+
+char *
+bounce_build(const char *hostname, const struct queue_envelope *env,
+	     const struct bounce_failure *failures, size_t n_failures,
+	     const char *orig_headers, size_t orig_len, time_t now,
+	     size_t *len_r)
+{
+	struct bounce_buf parts[3] = {{NULL, 0, 0}}, out = {NULL, 0, 0};
+	char date[64], *host = bounce_clean(hostname), *bd, *v;
+	char *id = bounce_clean(env->id);
+	bool delayed = n_failures > 0, eight;
+
+	if (host[0] == '\0') {
+		free(host);
+		host = xstrdup("localhost");
+	}
+	for (size_t i = 0; i < n_failures; i++)
+		if (strcasecmp(bounce_action(&failures[i]), "delayed") != 0)
+			delayed = false;
+
+	bounce_text_part(&parts[0], host, failures, n_failures, delayed);
+	bounce_status_part(&parts[1], host, env, failures, n_failures);
+	bounce_headers_part(&parts[2], orig_headers != NULL ? orig_headers : "",
+			    orig_headers != NULL ? orig_len : 0);
+	bd = bounce_boundary(env->id, now, parts, 3);
+	eight = bounce_has_8bit(&parts[0]) || bounce_has_8bit(&parts[1]) ||
+		bounce_has_8bit(&parts[2]);
+
+	/* The message header (RFC 3464 §2, RFC 3834 §5). */
+	bounce_date(date, sizeof(date), now);
+	buf_printf(&out, "Date: %s\r\n", date);
+	bounce_folded(&out, "From:", "Mail Delivery System <MAILER-DAEMON@");
+	out.len -= 2; /* continue the From: line */
+	buf_str(&out, host);
+	buf_str(&out, ">\r\n");
+	if (env->sender != NULL && env->sender[0] != '\0') {
+		char *s = bounce_clean(env->sender);
+		v = xasprintf("<%s>", s);
+		bounce_folded(&out, "To:", v);
+		free(v);
+		free(s);
+	} else {
+		/* A null sender gets no bounce (RFC 5321 §6.1); if asked
+		 * anyway, name nobody rather than write an invalid field. */
+		buf_str(&out, "To: undisclosed-recipients:;\r\n");
+	}
+	buf_str(&out, delayed ? "Subject: Delayed Mail (still being retried)\r\n"
+			      : "Subject: Undelivered Mail Returned to "
+				"Sender\r\n");
+	v = xasprintf("<%s.%lld@%s>", id, (long long)now, host);
+	bounce_folded(&out, "Message-ID:", v);
+	free(v);
+	buf_str(&out, "Auto-Submitted: auto-replied\r\n");
+	buf_str(&out, "MIME-Version: 1.0\r\n");
+	buf_str(&out, "Content-Type: multipart/report; "
+		      "report-type=delivery-status;\r\n");
+	buf_printf(&out, "\tboundary=\"%s\"\r\n", bd);
+	if (eight)
+		buf_str(&out, "Content-Transfer-Encoding: 8bit\r\n");
+	buf_str(&out, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
+
+	buf_printf(&out, "--%s\r\n", bd);
+	buf_str(&out, "Content-Description: Notification\r\n");
+	buf_str(&out, bounce_has_8bit(&parts[0])
+			  ? "Content-Type: text/plain; charset=utf-8\r\n"
+			    "Content-Transfer-Encoding: 8bit\r\n\r\n"
+			  : "Content-Type: text/plain; charset=us-ascii\r\n\r\n");
+	buf_add(&out, parts[0].p, parts[0].len);
+
+	buf_printf(&out, "\r\n--%s\r\n", bd);
+	buf_str(&out, "Content-Description: Delivery report\r\n");
+	buf_str(&out, "Content-Type: message/delivery-status\r\n");
+	if (bounce_has_8bit(&parts[1]))
+		buf_str(&out, "Content-Transfer-Encoding: 8bit\r\n");
+	buf_str(&out, "\r\n");
+	buf_add(&out, parts[1].p, parts[1].len);
+
+	buf_printf(&out, "\r\n--%s\r\n", bd);
+	buf_str(&out, "Content-Description: Undelivered Message Headers\r\n");
+	buf_str(&out, "Content-Type: text/rfc822-headers\r\n");
+	if (bounce_has_8bit(&parts[2]))
+		buf_str(&out, "Content-Transfer-Encoding: 8bit\r\n");
+	buf_str(&out, "\r\n");
+	buf_add(&out, parts[2].p, parts[2].len);
+
+	buf_printf(&out, "\r\n--%s--\r\n", bd);
+
+	for (size_t i = 0; i < 3; i++)
+		free(parts[i].p);
+	free(bd);
+	free(id);
+	free(host);
+	buf_add(&out, "", 1);
+	*len_r = out.len - 1;
+	return out.p;
+}
