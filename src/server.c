@@ -22,8 +22,6 @@
 #include "util/workq.h"
 #include "util/xalloc.h"
 
-/* How often the queue runner looks for recipients due for a retry. */
-#define QUEUE_RUN_INTERVAL 30
 /* How long a clean stop waits for sessions to finish their commits. */
 #define STOP_GRACE 10
 
@@ -86,15 +84,6 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	/* The directory is read fresh on every lookup; certificates come
 	 * with TLS. Nothing else is cached yet. */
 	log_info("SIGHUP: configuration reload requested");
-}
-
-static void
-queue_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *srv = arg;
-	(void)fd;
-	(void)what;
-	commit_run_queue(srv->commit);
 }
 
 static int
@@ -195,15 +184,9 @@ server_run(struct config *cfg)
 	struct event *ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
 	struct event *ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
 	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv);
-	struct event *ev_queue = event_new(srv.base, -1, EV_PERSIST,
-					   queue_timer_cb, &srv);
-	struct timeval every = {QUEUE_RUN_INTERVAL, 0};
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
-	event_add(ev_queue, &every);
-	/* Whatever a previous run left in the queue is retried at once. */
-	commit_run_queue(srv.commit);
 
 	log_info("petrel started: hostname %s, data_dir %s", cfg->hostname,
 		 cfg->data_dir);
@@ -222,7 +205,6 @@ server_run(struct config *cfg)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
-	event_free(ev_queue);
 	conn_limit_free(&srv.per_ip);
 	directory_close(&srv.dir);
 	event_base_free(srv.base);

@@ -10,8 +10,10 @@
  */
 #include "queue/bounce.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,6 +22,7 @@
 #define BOUNCE_LINE_MAX  998  /* RFC 5322 §2.1.1, without CRLF */
 #define BOUNCE_FOLD_AT   78   /* preferred line length */
 #define BOUNCE_VALUE_MAX 4096 /* a diagnostic longer than this is cut */
+#define BOUNCE_NAME_MAX  512  /* so is an address or a host name */
 
 struct bounce_buf {
 	char *p;
@@ -65,13 +68,13 @@ buf_printf(struct bounce_buf *b, const char *fmt, ...)
 	buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* bounce_clean - a copy of s safe inside one header line: control bytes
- * (CR, LF, NUL, ...) become spaces, runs of white space are squeezed,
- * ends trimmed, cut at BOUNCE_VALUE_MAX. NULL gives "". */
+/* bounce_clean_max - a copy of s safe inside one header line: control
+ * bytes (CR, LF, NUL, ...) become spaces, runs of white space are
+ * squeezed, ends trimmed, cut at max bytes. NULL gives "". */
 static char *
-bounce_clean(const char *s)
+bounce_clean_max(const char *s, size_t max)
 {
-	size_t n = s != NULL ? strnlen(s, BOUNCE_VALUE_MAX) : 0, o = 0;
+	size_t n = s != NULL ? strnlen(s, max) : 0, o = 0;
 	char *c = xmalloc(n + 1);
 	bool space = true; /* drops leading white space */
 
@@ -90,6 +93,19 @@ bounce_clean(const char *s)
 		o--;
 	c[o] = '\0';
 	return c;
+}
+
+static char *
+bounce_clean(const char *s)
+{
+	return bounce_clean_max(s, BOUNCE_VALUE_MAX);
+}
+
+/* bounce_clean_name - an address, host name or queue id: short. */
+static char *
+bounce_clean_name(const char *s)
+{
+	return bounce_clean_max(s, BOUNCE_NAME_MAX);
 }
 
 /* bounce_folded - "prefix" then the words of value (cleaned), folded
@@ -117,7 +133,12 @@ bounce_folded(struct bounce_buf *b, const char *prefix, const char *value)
 		}
 		/* An unbreakable word: cut it to fit the hard limit. */
 		while (w > 0) {
-			size_t room = BOUNCE_LINE_MAX - 2 - col, k;
+			size_t room, k;
+			if (col >= BOUNCE_LINE_MAX - 2) {
+				buf_str(b, "\r\n ");
+				col = 1;
+			}
+			room = BOUNCE_LINE_MAX - 2 - col;
 			k = w < room ? w : room;
 			buf_add(b, v + i, k);
 			col += k;
@@ -165,9 +186,13 @@ bounce_headers_part(struct bounce_buf *b, const char *h, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		char c = h[i];
-		if (c == '\r' || c == '\n') {
-			if (c == '\r' && i + 1 < len && h[i + 1] == '\n')
-				i++;
+		/* A lone CR is not a line end (it would turn "\r\r\n"
+		 * into an empty line and cut the section short). */
+		if (c == '\r' && i + 1 < len && h[i + 1] == '\n') {
+			i++;
+			c = '\n';
+		}
+		if (c == '\n') {
 			if (col == 0)
 				break; /* the empty line: the body follows */
 			buf_str(b, "\r\n");
@@ -178,7 +203,7 @@ bounce_headers_part(struct bounce_buf *b, const char *h, size_t len)
 			buf_str(b, "\r\n ");
 			col = 1;
 		}
-		if (c == '\0')
+		if (c == '\0' || c == '\r')
 			c = ' ';
 		buf_add(b, &c, 1);
 		col++;
@@ -244,7 +269,7 @@ bounce_text_part(struct bounce_buf *b, const char *host,
 	for (size_t i = 0; i < n; i++) {
 		const struct bounce_failure *f = &failures[i];
 		const char *diag = f->diagnostic;
-		char *addr = bounce_clean(f->rcpt->address);
+		char *addr = bounce_clean_name(f->rcpt->address);
 		char *prefix = xasprintf("<%s>:", addr);
 
 		if (diag == NULL)
@@ -261,20 +286,22 @@ bounce_status_part(struct bounce_buf *b, const char *host,
 		   const struct queue_envelope *env,
 		   const struct bounce_failure *failures, size_t n)
 {
-	char date[64], *id = bounce_clean(env->id);
+	char date[64], *id = bounce_clean_name(env->id), *v;
 
 	bounce_date(date, sizeof(date), env->arrival);
 	/* Per-message fields (RFC 3464 §2.2). */
-	buf_printf(b, "Reporting-MTA: dns; %s\r\n", host);
+	v = xasprintf("dns; %s", host);
+	bounce_folded(b, "Reporting-MTA:", v);
+	free(v);
 	bounce_folded(b, "X-Petrel-Queue-ID:", id);
 	buf_printf(b, "Arrival-Date: %s\r\n", date);
 	free(id);
 	/* Per-recipient fields (§2.3), each block after a blank line. */
 	for (size_t i = 0; i < n; i++) {
 		const struct bounce_failure *f = &failures[i];
-		char *addr = bounce_clean(f->rcpt->address);
-		char *orcpt = bounce_clean(f->rcpt->orcpt);
-		char *status, *action, *v;
+		char *addr = bounce_clean_name(f->rcpt->address);
+		char *orcpt = bounce_clean_name(f->rcpt->orcpt);
+		char *status, *action;
 		bool delayed;
 
 		action = bounce_clean(bounce_action(f));
@@ -296,7 +323,7 @@ bounce_status_part(struct bounce_buf *b, const char *host,
 		bounce_folded(b, "Action:", action);
 		bounce_folded(b, "Status:", status);
 		if (f->remote_mta != NULL && f->remote_mta[0] != '\0') {
-			char *mta = bounce_clean(f->remote_mta);
+			char *mta = bounce_clean_name(f->remote_mta);
 			v = xasprintf("dns; %s", mta);
 			bounce_folded(b, "Remote-MTA:", v);
 			free(v);
@@ -358,8 +385,8 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 	     size_t *len_r)
 {
 	struct bounce_buf parts[3] = {{NULL, 0, 0}}, out = {NULL, 0, 0};
-	char date[64], *host = bounce_clean(hostname), *bd, *v;
-	char *id = bounce_clean(env->id);
+	char date[64], *host = bounce_clean_name(hostname), *bd, *v;
+	char *id = bounce_clean_name(env->id);
 	bool delayed = n_failures > 0, eight;
 
 	if (host[0] == '\0') {
@@ -381,12 +408,11 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 	/* The message header (RFC 3464 §2, RFC 3834 §5). */
 	bounce_date(date, sizeof(date), now);
 	buf_printf(&out, "Date: %s\r\n", date);
-	bounce_folded(&out, "From:", "Mail Delivery System <MAILER-DAEMON@");
-	out.len -= 2; /* continue the From: line */
-	buf_str(&out, host);
-	buf_str(&out, ">\r\n");
+	v = xasprintf("Mail Delivery System <MAILER-DAEMON@%s>", host);
+	bounce_folded(&out, "From:", v);
+	free(v);
 	if (env->sender != NULL && env->sender[0] != '\0') {
-		char *s = bounce_clean(env->sender);
+		char *s = bounce_clean_name(env->sender);
 		v = xasprintf("<%s>", s);
 		bounce_folded(&out, "To:", v);
 		free(v);
