@@ -46,8 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	       RFC5322_FIELD) {
 		if (f.start != pos || f.end <= pos || f.end > size ||
 		    f.end - f.start > RFC5322_MAX_FIELD || f.name_len == 0 ||
-		    f.name != buf + pos ||
-		    f.value < f.name + f.name_len ||
+		    f.name != buf + pos || f.value < f.name + f.name_len ||
 		    f.value + f.value_len > buf + f.end)
 			abort();
 		if (rfc5322_name_is(&f, "To") || rfc5322_name_is(&f, "Cc") ||

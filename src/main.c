@@ -39,7 +39,8 @@ main(int argc, char **argv)
 	/* Invoked as sendmail: every argument is sendmail's. */
 	if (strcmp(basename(argv[0]), "sendmail") == 0) {
 		if (access("petrel.conf", R_OK) == 0 &&
-		    config_load_file(&cfg, "petrel.conf", err, sizeof(err)) < 0) {
+		    config_load_file(&cfg, "petrel.conf", err, sizeof(err)) <
+			0) {
 			fprintf(stderr, "petrel: %s\n", err);
 			return 1;
 		}

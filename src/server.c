@@ -1,6 +1,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/ssl.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <signal.h>
@@ -12,10 +14,14 @@
 
 #include "conf/config.h"
 #include "net/conn_limit.h"
+#include "deliver/dns.h"
+#include "deliver/pickup.h"
 #include "net/listener.h"
+#include "net/tls.h"
 #include "pop3/pop3_server.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
+#include "queue/scheduler.h"
 #include "smtp/smtp_server.h"
 #include "store/directory.h"
 #include "util/log.h"
@@ -76,6 +82,30 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+usr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)sig;
+	(void)what;
+	/* `petrel queue flush|bounce` changed the queue on disk. */
+	scheduler_rescan(srv->sched);
+}
+
+/* write_pid - data_dir/petrel.pid, for the CLI's SIGUSR1. */
+static void
+write_pid(const struct config *cfg)
+{
+	char path[PATH_MAX], text[32];
+	snprintf(path, sizeof(path), "%s/petrel.pid", cfg->data_dir);
+	snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		log_warn("cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
@@ -115,11 +145,11 @@ open_listeners(struct server *srv)
 		const char *key;
 		const struct config_listen_list *list;
 	} later[] = {
-		{"submission_listen", &cfg->submission_listen},
-		{"smtps_listen", &cfg->smtps_listen},
-		{"pop3s_listen", &cfg->pop3s_listen},
-		{"imap_listen", &cfg->imap_listen},
-		{"imaps_listen", &cfg->imaps_listen},
+	    {"submission_listen", &cfg->submission_listen},
+	    {"smtps_listen", &cfg->smtps_listen},
+	    {"pop3s_listen", &cfg->pop3s_listen},
+	    {"imap_listen", &cfg->imap_listen},
+	    {"imaps_listen", &cfg->imaps_listen},
 	};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		if (later[i].list->n > 0)
@@ -180,13 +210,23 @@ server_run(struct config *cfg)
 	}
 	srv.commit = commit_start(srv.base, cfg);
 	srv.workq = workq_new(srv.base, 2);
+	srv.dns = dns_new(srv.base, cfg->dns_servers, cfg->n_dns_servers, err,
+			  sizeof(err));
+	if (srv.dns == NULL)
+		fatal("DNS: %s", err);
+	srv.tls_client = tls_client_ctx_new();
+	srv.sched = scheduler_new(&srv);
+	srv.pickup = pickup_start(&srv);
+	write_pid(cfg);
 
 	struct event *ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
 	struct event *ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
 	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv);
+	struct event *ev_usr1 = evsignal_new(srv.base, SIGUSR1, usr1_cb, &srv);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
+	event_add(ev_usr1, NULL);
 
 	log_info("petrel started: hostname %s, data_dir %s", cfg->hostname,
 		 cfg->data_dir);
@@ -194,8 +234,16 @@ server_run(struct config *cfg)
 		status = 1;
 
 	/* Every submitted message is committed before we go. */
+	pickup_stop(srv.pickup);
+	scheduler_stop(srv.sched);
 	commit_stop(&srv.commit);
 	workq_free(&srv.workq);
+	scheduler_free(&srv.sched);
+	pickup_free(&srv.pickup);
+	dns_free(&srv.dns);
+	SSL_CTX_free(srv.tls_client);
+	snprintf(path, sizeof(path), "%s/petrel.pid", cfg->data_dir);
+	unlink(path);
 	/* Sessions still open after the grace period are cut off. */
 	while (srv.sessions != NULL)
 		smtp_session_destroy(srv.sessions);
@@ -205,6 +253,7 @@ server_run(struct config *cfg)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_usr1);
 	conn_limit_free(&srv.per_ip);
 	directory_close(&srv.dir);
 	event_base_free(srv.base);

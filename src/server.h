@@ -18,6 +18,10 @@ struct conn_limit;
 struct smtp_session;
 struct pop3_session;
 struct workq;
+struct dns;
+struct scheduler;
+struct pickup;
+typedef struct ssl_ctx_st SSL_CTX;
 
 struct server {
 	struct config *cfg;
@@ -27,6 +31,10 @@ struct server {
 	struct conn_limit *per_ip;
 	unsigned n_sessions;
 	struct workq *workq; /* password checks, mailbox syncs */
+	struct dns *dns;
+	SSL_CTX *tls_client;	 /* outbound STARTTLS */
+	struct scheduler *sched; /* the queue's brain */
+	struct pickup *pickup;	 /* data_dir/pickup/ watcher */
 	/* Live sessions per protocol, doubly linked, for shutdown. */
 	struct smtp_session *sessions;
 	struct pop3_session *pop3_sessions;

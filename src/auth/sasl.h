@@ -26,7 +26,7 @@ long sasl_base64_encode(const unsigned char *in, size_t len, char *out,
  * NUL-terminated strings. An authzid must be empty or equal to authcid
  * (petrel does not let one user act as another). Returns 0 or -1.
  */
-int sasl_plain_decode(const char *b64, size_t len, char *user_r,
-		      size_t userlen, char *pass_r, size_t passlen);
+int sasl_plain_decode(const char *b64, size_t len, char *user_r, size_t userlen,
+		      char *pass_r, size_t passlen);
 
 #endif

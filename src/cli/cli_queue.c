@@ -92,8 +92,7 @@ queue_show(const struct config *cfg, const char *id)
 {
 	struct queue_envelope env;
 	char err[256], path[PATH_MAX];
-	static const char *const states[] = {"pending", "delivered",
-					     "failed"};
+	static const char *const states[] = {"pending", "delivered", "failed"};
 
 	if (!valid_id(id) ||
 	    queue_load(cfg->data_dir, id, &env, err, sizeof(err)) < 0) {
@@ -176,25 +175,15 @@ cli_queue(const struct config *cfg, int argc, char **argv)
 		return queue_show(cfg, argv[1]);
 	if (argc == 2 && strcmp(argv[0], "delete") == 0)
 		return queue_delete(cfg, argv[1]);
-	if (argc >= 1 && (strcmp(argv[0], "flush") == 0 ||
-			  strcmp(argv[0], "bounce") == 0)) {
+	if (argc >= 1 &&
+	    (strcmp(argv[0], "flush") == 0 || strcmp(argv[0], "bounce") == 0)) {
 		fprintf(stderr,
 			"petrel: queue %s: not available in this version "
 			"(comes with outbound delivery)\n",
 			argv[0]);
 		return 1;
 	}
-	fprintf(stderr, "petrel: usage: queue list | show ID | delete ID|all\n");
+	fprintf(stderr,
+		"petrel: usage: queue list | show ID | delete ID|all\n");
 	return 2;
-}
-
-int
-cli_sendmail(const struct config *cfg, int argc, char **argv)
-{
-	(void)cfg;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "petrel: sendmail: not available in this version "
-			"(comes with the pickup folder)\n");
-	return 1;
 }

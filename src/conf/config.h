@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#define CONFIG_MAX_LISTEN    16
-#define CONFIG_MAX_NETS      64
-#define CONFIG_MAX_DNS       8
-#define CONFIG_MAX_RETRIES   32
+#define CONFIG_MAX_LISTEN  16
+#define CONFIG_MAX_NETS	   64
+#define CONFIG_MAX_DNS	   8
+#define CONFIG_MAX_RETRIES 32
 
 /* One `ADDR:PORT` listen item: "0.0.0.0:25", "[::1]:25". */
 struct config_listen {
@@ -33,9 +33,9 @@ struct config_listen_list {
 
 /* One CIDR network from relay_networks: "127.0.0.0/8", "::1/128". */
 struct config_net {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network bytes (4 used for AF_INET) */
-	unsigned prefix;   /* prefix length in bits */
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network bytes (4 used for AF_INET) */
+	unsigned prefix;  /* prefix length in bits */
 };
 
 struct config {
@@ -69,23 +69,23 @@ struct config {
 
 	size_t n_retry_intervals;
 	unsigned retry_intervals[CONFIG_MAX_RETRIES]; /* seconds */
-	unsigned queue_lifetime;                      /* seconds */
+	unsigned queue_lifetime;		      /* seconds */
 
 	char *user; /* "" = do not drop privileges */
 	char *group;
 
 	/* --- petrel extensions, documented in the README --- */
-	bool smtp_vrfy_expn;          /* default no: VRFY 252, EXPN 502 */
-	unsigned max_connections;     /* default 10000 */
+	bool smtp_vrfy_expn;		 /* default no: VRFY 252, EXPN 502 */
+	unsigned max_connections;	 /* default 10000 */
 	unsigned max_connections_per_ip; /* default 50; relay_networks exempt */
-	unsigned max_errors;          /* default 10: then 421 and close */
-	unsigned max_received_headers; /* default 50: more = mail loop, 554 */
-	unsigned smtp_timeout;        /* default 5m: wait for a command */
-	unsigned smtp_data_timeout;   /* default 10m: between DATA bytes */
-	char *log_level;              /* debug|info|warning|error, default info */
+	unsigned max_errors;		 /* default 10: then 421 and close */
+	unsigned max_received_headers;	 /* default 50: more = mail loop, 554 */
+	unsigned smtp_timeout;		 /* default 5m: wait for a command */
+	unsigned smtp_data_timeout;	 /* default 10m: between DATA bytes */
+	char *log_level; /* debug|info|warning|error, default info */
 	unsigned outbound_connections; /* default 100, all destinations */
 	unsigned outbound_connections_per_destination; /* default 10 */
-	bool outbound_tls_required;   /* default no: STARTTLS when offered */
+	bool outbound_tls_required; /* default no: STARTTLS when offered */
 };
 
 /*

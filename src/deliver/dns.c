@@ -36,21 +36,22 @@
 
 #include "util/xalloc.h"
 
-#define T_A 1
+#define T_A	1
 #define T_CNAME 5
-#define T_MX 15
-#define T_AAAA 28
-#define C_IN 1
+#define T_MX	15
+#define T_AAAA	28
+#define C_IN	1
 
-#define RCODE_NOERROR 0
+#define RCODE_NOERROR  0
 #define RCODE_NXDOMAIN 3
+#define RCODE_BADNAME  (-1) /* ours: unbound refused the name's syntax */
 
 /* Unbound's "sec" argument: 1 = bogus (DNSSEC validation failed). */
 #define SEC_BOGUS 1
 
 #define DNS_DEFAULT_TIMEOUT 30
 /* MX records read before sorting; the best DNS_MAX_HOSTS are kept. */
-#define DNS_MAX_MX 64
+#define DNS_MAX_MX   64
 #define DNS_MAX_SUBS (1 + 2 * DNS_MAX_HOSTS)
 
 enum sub_outcome { SUB_PENDING, SUB_OK, SUB_NODATA, SUB_NXDOMAIN, SUB_TEMP };
@@ -59,7 +60,7 @@ struct dns_sub {
 	struct dns_query *q;
 	int type;
 	size_t host; /* index in q->res.hosts, for A/AAAA */
-	int id;      /* unbound's async id while pending, else 0 */
+	int id;	     /* unbound's async id while pending, else 0 */
 	enum sub_outcome outcome;
 	int rcode;
 	size_t n_raw;
@@ -107,15 +108,18 @@ struct dns {
 /*
  * pkt_name - decode the name at off (RFC 1035 §4.1.4 compression
  * allowed) into out as "a.b.c" (root = ""). end_r: where the name ends
- * in place. Names with bytes that cannot be a host name are refused, so
- * what we hand on is always printable.
+ * in place. A byte that cannot be in a host name (a space, a dot inside
+ * a label, ...) is written '?' and odd_r set, so what we hand on is
+ * always printable and the caller can skip such a name.
  */
 static bool
-pkt_name(const uint8_t *p, size_t len, size_t off, char out[256],
-	 size_t *end_r)
+pkt_name(const uint8_t *p, size_t len, size_t off, char out[256], size_t *end_r,
+	 bool *odd_r)
 {
 	size_t o = 0, jumps = 0;
 	bool jumped = false;
+
+	*odd_r = false;
 
 	for (;;) {
 		if (off >= len)
@@ -149,8 +153,8 @@ pkt_name(const uint8_t *p, size_t len, size_t off, char out[256],
 				  (b >= '0' && b <= '9') || b == '-' ||
 				  b == '_' || b == '*';
 			if (!ok)
-				return false;
-			out[o++] = (char)b;
+				*odd_r = true;
+			out[o++] = ok ? (char)b : '?';
 		}
 		off += 1 + (size_t)c;
 	}
@@ -180,10 +184,11 @@ static bool
 rr_start(struct rr_iter *it, const uint8_t *p, size_t len, char qname_r[256])
 {
 	size_t end;
+	bool odd;
 
 	if (len < 12 || get16(p + 4) != 1)
 		return false;
-	if (!pkt_name(p, len, 12, qname_r, &end) || end + 4 > len)
+	if (!pkt_name(p, len, 12, qname_r, &end, &odd) || end + 4 > len)
 		return false;
 	it->p = p;
 	it->len = len;
@@ -197,10 +202,11 @@ static int
 rr_next(struct rr_iter *it, struct rr *rr)
 {
 	size_t end;
+	bool odd;
 
 	if (it->left == 0)
 		return 0;
-	if (!pkt_name(it->p, it->len, it->off, rr->owner, &end))
+	if (!pkt_name(it->p, it->len, it->off, rr->owner, &end, &odd))
 		return -1;
 	if (end + 10 > it->len)
 		return -1;
@@ -227,6 +233,7 @@ answer_owner(const uint8_t *p, size_t len, char name[256])
 	struct rr rr;
 	char target[256];
 	size_t end;
+	bool odd;
 	int r;
 
 	if (!rr_start(&it, p, len, name))
@@ -239,7 +246,7 @@ answer_owner(const uint8_t *p, size_t len, char name[256])
 			if (rr.type != T_CNAME || rr.klass != C_IN ||
 			    strcasecmp(rr.owner, name) != 0)
 				continue;
-			if (!pkt_name(p, len, rr.rd_off, target, &end))
+			if (!pkt_name(p, len, rr.rd_off, target, &end, &odd))
 				return false;
 			memcpy(name, target, sizeof(target));
 			moved = true;
@@ -262,6 +269,7 @@ sub_parse(struct dns_sub *s, const uint8_t *p, size_t len, size_t *count_r)
 	struct rr rr;
 	char owner[256], qname[256];
 	size_t end;
+	bool odd;
 	int r;
 
 	*count_r = 0;
@@ -274,10 +282,13 @@ sub_parse(struct dns_sub *s, const uint8_t *p, size_t len, size_t *count_r)
 		if (s->type == T_MX) {
 			char target[256];
 			if (rr.rdlen < 3 ||
-			    !pkt_name(p, len, rr.rd_off + 2, target, &end) ||
+			    !pkt_name(p, len, rr.rd_off + 2, target, &end,
+				      &odd) ||
 			    end != rr.rd_off + rr.rdlen)
 				return false;
 			(*count_r)++;
+			if (odd)
+				continue; /* not a host name: unusable */
 			if (target[0] == '\0') {
 				/* RFC 7505: the null MX "." */
 				q->null_mx = true;
@@ -416,14 +427,15 @@ query_start_subs(struct dns_query *q, size_t from)
 	q->n_pending = q->n_subs - from;
 	for (size_t i = from; i < q->n_subs; i++) {
 		struct dns_sub *s = &q->subs[i];
-		const char *name = s->type == T_MX
-					   ? q->domain
-					   : q->res.hosts[s->host].name;
+		const char *name =
+		    s->type == T_MX ? q->domain : q->res.hosts[s->host].name;
 		int id = 0;
 		int err = ub_resolve_event(q->dns->ctx, name, s->type, C_IN, s,
 					   sub_cb, &id);
 		if (err != 0 && s->outcome == SUB_PENDING) {
-			s->outcome = SUB_TEMP;
+			/* A name unbound cannot parse will never resolve. */
+			s->outcome = err == UB_SYNTAX ? SUB_NXDOMAIN : SUB_TEMP;
+			s->rcode = err == UB_SYNTAX ? RCODE_BADNAME : 0;
 			q->n_pending--;
 		} else if (s->outcome == SUB_PENDING) {
 			s->id = id;
@@ -477,8 +489,12 @@ step_mx(struct dns_query *q)
 
 	switch (s->outcome) {
 	case SUB_NXDOMAIN:
-		query_fail(q, DNS_PERMFAIL, "%s: Host not found (NXDOMAIN)",
-			   q->domain);
+		if (s->rcode == RCODE_BADNAME)
+			query_fail(q, DNS_PERMFAIL, "%s: invalid domain name",
+				   q->domain);
+		else
+			query_fail(q, DNS_PERMFAIL,
+				   "%s: Host not found (NXDOMAIN)", q->domain);
 		return;
 	case SUB_TEMP:
 		query_fail(q, DNS_TEMPFAIL,
@@ -503,14 +519,18 @@ step_mx(struct dns_query *q)
 	 * rest, as mail can still be delivered.
 	 */
 	if (q->n_mx == 0) {
-		query_fail(q, DNS_PERMFAIL,
-			   "%s: domain does not accept mail (null MX)",
-			   q->domain);
+		if (q->null_mx)
+			query_fail(q, DNS_PERMFAIL,
+				   "%s: domain does not accept mail (null MX)",
+				   q->domain);
+		else
+			query_fail(q, DNS_PERMFAIL,
+				   "%s: no MX record names a valid host",
+				   q->domain);
 		return;
 	}
 	qsort(q->mx, q->n_mx, sizeof(q->mx[0]), mx_cmp);
-	for (size_t i = 0; i < q->n_mx && q->res.n_hosts < DNS_MAX_HOSTS;
-	     i++) {
+	for (size_t i = 0; i < q->n_mx && q->res.n_hosts < DNS_MAX_HOSTS; i++) {
 		bool dup = false;
 		for (size_t j = 0; j < q->res.n_hosts; j++)
 			if (strcasecmp(q->res.hosts[j].name, q->mx[i].name) ==
@@ -607,8 +627,7 @@ step_addrs(struct dns_query *q)
 		query_fail(q, DNS_PERMFAIL, "%s: no MX and no address record",
 			   q->domain);
 	else
-		query_fail(q, DNS_PERMFAIL, "%s: no address record",
-			   q->domain);
+		query_fail(q, DNS_PERMFAIL, "%s: no address record", q->domain);
 }
 
 static void

@@ -23,6 +23,11 @@ struct dns;
 #define DNS_MAX_HOSTS 16
 #define DNS_MAX_ADDRS 8
 
+/*
+ * One host to try: an MX target (or the domain itself, preference 0, for
+ * an implicit MX; the literal as written for an address literal). addrs:
+ * IPv4 first, then IPv6; a host with no address is never returned.
+ */
 struct dns_host {
 	char name[256];
 	unsigned preference;
@@ -31,11 +36,11 @@ struct dns_host {
 };
 
 enum dns_status {
-	DNS_OK = 0,         /* hosts[] in the order to try them */
-	DNS_TEMPFAIL = 1,   /* time-out, SERVFAIL (also for an MX host) */
-	DNS_PERMFAIL = 2,   /* NXDOMAIN, null MX, no MX and no address,
-			       no MX host has an address (all NXDOMAIN or
-			       NODATA: nothing temporary seen) */
+	DNS_OK = 0,	  /* hosts[] in the order to try them */
+	DNS_TEMPFAIL = 1, /* time-out, SERVFAIL (also for an MX host) */
+	DNS_PERMFAIL = 2, /* NXDOMAIN, null MX, no MX and no address,
+			     no MX host has an address (all NXDOMAIN or
+			     NODATA: nothing temporary seen) */
 };
 
 struct dns_result {
@@ -70,7 +75,11 @@ void dns_free(struct dns **dnsp);
 struct dns_query *dns_resolve_mx(struct dns *dns, const char *domain,
 				 dns_mx_cb *cb, void *arg);
 
-/* dns_resolve_host - A/AAAA of one host (a smarthost): one dns_host. */
+/*
+ * dns_resolve_host - A/AAAA of one host (a smarthost): one dns_host. An
+ * IP address, bracketed or not ("192.0.2.1", "[::1]", "[IPv6:::1]"),
+ * resolves to itself.
+ */
 struct dns_query *dns_resolve_host(struct dns *dns, const char *host,
 				   dns_mx_cb *cb, void *arg);
 

@@ -25,15 +25,15 @@ struct remote;
 
 struct remote_item {
 	struct smtp_client_msg cm; /* rcpts[].result etc. filled on done */
-	void *owner;               /* the scheduler's */
-	size_t *idx;               /* envelope indices of cm.rcpts */
+	void *owner;		   /* the scheduler's */
+	size_t *idx;		   /* envelope indices of cm.rcpts */
+	char *path;		   /* owned; cm.path points here */
 	struct remote_item *next;  /* private */
 };
 
 typedef void remote_done_fn(struct remote_item *item, void *arg);
 
-struct remote *remote_new(struct server *srv, remote_done_fn *done,
-			  void *arg);
+struct remote *remote_new(struct server *srv, remote_done_fn *done, void *arg);
 
 /* remote_submit - deliver item to domain (ignored with a smarthost). */
 void remote_submit(struct remote *r, const char *domain,

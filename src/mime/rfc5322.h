@@ -41,9 +41,8 @@ enum rfc5322_status {
  * On RFC5322_END *body_r is the offset of the body (after the empty
  * line), or len when the input ends inside the header section.
  */
-enum rfc5322_status rfc5322_next_field(const char *buf, size_t len,
-				       size_t pos, struct rfc5322_field *f,
-				       size_t *body_r);
+enum rfc5322_status rfc5322_next_field(const char *buf, size_t len, size_t pos,
+				       struct rfc5322_field *f, size_t *body_r);
 
 /* rfc5322_name_is - case-insensitive compare of a field's name. */
 bool rfc5322_name_is(const struct rfc5322_field *f, const char *name);

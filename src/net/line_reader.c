@@ -8,7 +8,7 @@ line_read(struct evbuffer *in, char *buf, size_t max, size_t *len_r,
 {
 	size_t eol_len;
 	struct evbuffer_ptr p =
-		evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+	    evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 
 	if (p.pos < 0) {
 		size_t have = evbuffer_get_length(in);

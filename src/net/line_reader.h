@@ -13,8 +13,8 @@
 struct evbuffer;
 
 enum line_status {
-	LINE_NONE = 0,     /* no complete line yet */
-	LINE_OK = 1,       /* a line is in buf (NUL-terminated), len_r set */
+	LINE_NONE = 0,	   /* no complete line yet */
+	LINE_OK = 1,	   /* a line is in buf (NUL-terminated), len_r set */
 	LINE_TOO_LONG = 2, /* a line over max was dropped, whole */
 };
 

@@ -20,8 +20,8 @@ struct listener {
 };
 
 static void
-accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
-	  struct sockaddr *sa, int salen, void *arg)
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+	  int salen, void *arg)
 {
 	struct listener *l = arg;
 	(void)evl;
@@ -66,10 +66,9 @@ listener_open(struct event_base *base, const struct config_listen *addr,
 		 ss.ss_family == AF_INET6 ? "[" : "", addr->host,
 		 ss.ss_family == AF_INET6 ? "]" : "", addr->port);
 	l->evl = evconnlistener_new_bind(
-		base, accept_cb, l,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-			LEV_OPT_CLOSE_ON_EXEC,
-		4096, (struct sockaddr *)&ss, (int)len);
+	    base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    4096, (struct sockaddr *)&ss, (int)len);
 	if (l->evl == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", l->name,
 			 strerror(errno));

@@ -53,8 +53,8 @@ struct pop3_command {
  * USER/PASS 1 (rest of line), AUTH 1-2, QUIT/NOOP/RSET/CAPA/STLS none).
  * An unknown keyword is not an error: cmd = POP3_CMD_UNKNOWN.
  */
-int pop3_parse_command(const char *line, size_t len,
-		       struct pop3_command *cmd_r, const char **error_r);
+int pop3_parse_command(const char *line, size_t len, struct pop3_command *cmd_r,
+		       const char **error_r);
 
 /*
  * pop3_parse_number - a message number or line count: decimal digits

@@ -181,6 +181,8 @@ auth_fail_reply(evutil_socket_t fd, short what, void *arg)
 	struct pop3_session *s = arg;
 	(void)fd;
 	(void)what;
+	if (s->state == POP3_STATE_CLOSING)
+		return; /* stopped meanwhile (shutdown): stay closing */
 	err(s, "[AUTH] Authentication failed");
 	if (s->auth_failures >= POP3_MAX_AUTH_FAILURES) {
 		close_after_reply(s);
@@ -210,6 +212,13 @@ auth_done(void *arg)
 	struct pop3_auth_job *j = arg;
 	struct pop3_session *s = j->s;
 
+	if (s != NULL && s->state == POP3_STATE_CLOSING) {
+		/* Shut down while the check ran (its "-ERR [SYS/TEMP]" is
+		 * still draining): drop the result like a departed client's,
+		 * so the session neither answers again nor stops closing. */
+		s->auth = NULL;
+		s = NULL;
+	}
 	if (s == NULL) { /* the client left meanwhile */
 		if (j->lock_fd >= 0)
 			close(j->lock_fd);
@@ -289,7 +298,8 @@ cmd_pass(struct pop3_session *s, const struct pop3_command *c)
 	if (c->arg_lens[0] >= sizeof(pass)) {
 		/* Cannot be right, but it is a failed login like any other:
 		 * the same delay, the same answer, and it counts towards the
-		 * limit (it used to answer at once and never close). */
+		 * limit. (Defensive: the 255-octet command line limit keeps
+		 * PASS arguments below this size today.) */
 		log_warn("pop3: authentication failed for <%s> from [%s]",
 			 s->user, s->addr);
 		auth_failed(s);

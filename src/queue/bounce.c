@@ -19,10 +19,10 @@
 
 #include "util/xalloc.h"
 
-#define BOUNCE_LINE_MAX  998  /* RFC 5322 §2.1.1, without CRLF */
-#define BOUNCE_FOLD_AT   78   /* preferred line length */
+#define BOUNCE_LINE_MAX	 998  /* RFC 5322 §2.1.1, without CRLF */
+#define BOUNCE_FOLD_AT	 78   /* preferred line length */
 #define BOUNCE_VALUE_MAX 4096 /* a diagnostic longer than this is cut */
-#define BOUNCE_NAME_MAX  512  /* so is an address or a host name */
+#define BOUNCE_NAME_MAX	 512  /* so is an address or a host name */
 
 struct bounce_buf {
 	char *p;
@@ -32,6 +32,8 @@ struct bounce_buf {
 static void
 buf_add(struct bounce_buf *b, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	if (n > b->size - b->len) {
 		size_t want = b->size > 0 ? b->size : 1024;
 		while (want - b->len < n)
@@ -49,9 +51,8 @@ buf_str(struct bounce_buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-static void
-buf_printf(struct bounce_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void buf_printf(struct bounce_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 buf_printf(struct bounce_buf *b, const char *fmt, ...)
@@ -230,8 +231,7 @@ bounce_contains(const struct bounce_buf *b, const char *s)
 static const char *
 bounce_action(const struct bounce_failure *f)
 {
-	return f->action != NULL && f->action[0] != '\0' ? f->action
-							 : "failed";
+	return f->action != NULL && f->action[0] != '\0' ? f->action : "failed";
 }
 
 /* bounce_has_type - does the diagnostic start with a diagnostic-type
@@ -257,10 +257,10 @@ bounce_text_part(struct bounce_buf *b, const char *host,
 	buf_str(b, host);
 	buf_str(b, ".\r\n\r\n");
 	if (delayed)
-		buf_str(b,
-			"Your message could not be delivered yet to the\r\n"
-			"recipients below. The mail system will keep trying;\r\n"
-			"you do not need to send it again.\r\n\r\n");
+		buf_str(
+		    b, "Your message could not be delivered yet to the\r\n"
+		       "recipients below. The mail system will keep trying;\r\n"
+		       "you do not need to send it again.\r\n\r\n");
 	else
 		buf_str(b,
 			"I'm sorry to have to inform you that your message\r\n"
@@ -274,7 +274,8 @@ bounce_text_part(struct bounce_buf *b, const char *host,
 
 		if (diag == NULL)
 			diag = f->rcpt->last_error;
-		bounce_folded(b, prefix, diag != NULL ? diag : bounce_action(f));
+		bounce_folded(b, prefix,
+			      diag != NULL ? diag : bounce_action(f));
 		buf_str(b, "\r\n");
 		free(prefix);
 		free(addr);
@@ -365,10 +366,10 @@ bounce_boundary(const char *id, time_t now, const struct bounce_buf *parts,
 	}
 	safe[o] = '\0';
 	for (unsigned k = 0;; k++) {
-		char *bd = k == 0 ? xasprintf("=_petrel/%s/%lld", safe,
-					      (long long)now)
-				  : xasprintf("=_petrel/%s/%lld/%u", safe,
-					      (long long)now, k);
+		char *bd =
+		    k == 0 ? xasprintf("=_petrel/%s/%lld", safe, (long long)now)
+			   : xasprintf("=_petrel/%s/%lld/%u", safe,
+				       (long long)now, k);
 		bool found = false;
 		for (size_t i = 0; i < nparts && !found; i++)
 			found = bounce_contains(&parts[i], bd);
@@ -422,9 +423,10 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 		 * anyway, name nobody rather than write an invalid field. */
 		buf_str(&out, "To: undisclosed-recipients:;\r\n");
 	}
-	buf_str(&out, delayed ? "Subject: Delayed Mail (still being retried)\r\n"
-			      : "Subject: Undelivered Mail Returned to "
-				"Sender\r\n");
+	buf_str(&out, delayed
+			  ? "Subject: Delayed Mail (still being retried)\r\n"
+			  : "Subject: Undelivered Mail Returned to "
+			    "Sender\r\n");
 	v = xasprintf("<%s.%lld@%s>", id, (long long)now, host);
 	bounce_folded(&out, "Message-ID:", v);
 	free(v);
@@ -439,10 +441,11 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 
 	buf_printf(&out, "--%s\r\n", bd);
 	buf_str(&out, "Content-Description: Notification\r\n");
-	buf_str(&out, bounce_has_8bit(&parts[0])
-			  ? "Content-Type: text/plain; charset=utf-8\r\n"
-			    "Content-Transfer-Encoding: 8bit\r\n\r\n"
-			  : "Content-Type: text/plain; charset=us-ascii\r\n\r\n");
+	buf_str(&out,
+		bounce_has_8bit(&parts[0])
+		    ? "Content-Type: text/plain; charset=utf-8\r\n"
+		      "Content-Transfer-Encoding: 8bit\r\n\r\n"
+		    : "Content-Type: text/plain; charset=us-ascii\r\n\r\n");
 	buf_add(&out, parts[0].p, parts[0].len);
 
 	buf_printf(&out, "\r\n--%s\r\n", bd);

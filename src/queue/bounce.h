@@ -18,10 +18,10 @@
 
 struct bounce_failure {
 	const struct queue_rcpt *rcpt; /* address, orcpt */
-	const char *status;            /* RFC 3463 code, e.g. "5.1.1" */
-	const char *remote_mta;        /* NULL or the host that said no */
-	const char *diagnostic;        /* "smtp; 550 5.1.1 no such user" */
-	const char *action;            /* "failed" (or "delayed") */
+	const char *status;	       /* RFC 3463 code, e.g. "5.1.1" */
+	const char *remote_mta;	       /* NULL or the host that said no */
+	const char *diagnostic;	       /* "smtp; 550 5.1.1 no such user" */
+	const char *action;	       /* "failed" (or "delayed") */
 };
 
 /*

@@ -72,9 +72,8 @@ deliver_local(struct commit *c, struct queue_rcpt *r, const char *path, int fd,
 		return -1;
 	}
 	if (maildir_deliver(mbox, path, fd, size, file, sizeof(file)) < 0) {
-		free_str(&r->last_error,
-			 xasprintf("cannot deliver to %s: %s", mbox,
-				   strerror(errno)));
+		free_str(&r->last_error, xasprintf("cannot deliver to %s: %s",
+						   mbox, strerror(errno)));
 		return -1;
 	}
 	free_str(&r->last_error, xasprintf("delivered to maildir"));
@@ -115,9 +114,8 @@ env_text(const struct queue_envelope *env, time_t now, size_t *len_r)
 		const struct queue_rcpt *r = &env->rcpts[i];
 		if (r->state == QUEUE_RCPT_PENDING && r->attempts == 0)
 			continue;
-		char *u = queue_envelope_format_update(i, r->state, now,
-						       r->next_attempt,
-						       r->last_error, &ulen);
+		char *u = queue_envelope_format_update(
+		    i, r->state, now, r->next_attempt, r->last_error, &ulen);
 		text = xrealloc(text, len + ulen + 1);
 		memcpy(text + len, u, ulen + 1);
 		len += ulen;
@@ -135,23 +133,31 @@ commit_one(struct commit *c, struct queue_commit *job)
 	time_t now = time(NULL);
 	size_t pending = 0;
 
+	size_t failed = 0;
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		struct queue_rcpt *r = &env->rcpts[i];
+		if (r->state != QUEUE_RCPT_PENDING) {
+			/* Refused on arrival (pickup: no such user): queued
+			 * so that the scheduler bounces it. */
+			failed += r->state == QUEUE_RCPT_FAILED;
+			continue;
+		}
 		if (r->local) {
-			if (deliver_local(c, r, job->spool_path,
-					  job->spool_fd, env->size) == 0) {
+			if (deliver_local(c, r, job->spool_path, job->spool_fd,
+					  env->size) == 0) {
 				r->state = QUEUE_RCPT_DONE;
 				continue;
 			}
 			r->attempts = 1;
-			r->next_attempt = retry_next(c->cfg->retry_intervals,
-						     c->cfg->n_retry_intervals, 1, now);
+			r->next_attempt =
+			    retry_next(c->cfg->retry_intervals,
+				       c->cfg->n_retry_intervals, 1, now);
 		} else {
 			/* Remote: the scheduler's, once this is durable. */
 		}
 		pending++;
 	}
-	if (pending == 0)
+	if (pending == 0 && failed == 0)
 		return;
 
 	char msg[PATH_MAX];
@@ -290,8 +296,8 @@ commit_start(struct event_base *base, const struct config *cfg)
 	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->efd < 0)
 		fatal("eventfd: %s", strerror(errno));
-	c->ev = event_new(base, c->efd, EV_READ | EV_PERSIST, commit_done_cb,
-			  c);
+	c->ev =
+	    event_new(base, c->efd, EV_READ | EV_PERSIST, commit_done_cb, c);
 	event_add(c->ev, NULL);
 	if (pthread_create(&c->thread, NULL, commit_thread, c) != 0)
 		fatal("cannot start the committer thread");

@@ -39,6 +39,7 @@ struct queue_commit {
 	char spool_path[PATH_MAX];
 	void (*done)(struct queue_commit *job);
 	void *arg;
+	void *ctx; /* the submitter's context that outlives the job */
 	/*
 	 * A task instead of a message: when set, the committer calls
 	 * work(job) on its thread as part of the batch, so whatever the task
@@ -56,8 +57,7 @@ struct queue_commit {
 };
 
 /* commit_start - start the committer thread for cfg->data_dir. */
-struct commit *commit_start(struct event_base *base,
-			    const struct config *cfg);
+struct commit *commit_start(struct event_base *base, const struct config *cfg);
 
 /* commit_submit - hand a job over; done() runs later on the loop. */
 void commit_submit(struct commit *c, struct queue_commit *job);

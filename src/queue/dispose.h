@@ -20,8 +20,8 @@ struct config;
 struct dispose_rcpt {
 	size_t idx;
 	enum queue_rcpt_state state; /* after the attempt */
-	time_t next;                 /* PENDING: next attempt */
-	char *text;                  /* last_error / outcome */
+	time_t next;		     /* PENDING: next attempt */
+	char *text;		     /* last_error / outcome */
 	/* local delivery (dispose_local_task): in; state/text are out */
 	char *domain, *localpart;
 };
@@ -42,7 +42,9 @@ struct dispose_task {
 	char reason[512]; /* badmail: why */
 
 	void (*done)(struct dispose_task *t);
-	void *arg;
+	void *arg;   /* bounce: the committer */
+	void *sched; /* the scheduler's */
+	void *msg;   /* the scheduler's message */
 };
 
 /* Each returns a task ready for commit_submit(); done(t) runs after the

@@ -53,8 +53,8 @@ queue_envelope_add_rcpt(struct queue_envelope *env, const char *address,
 			const char *orcpt, bool local, const char *domain,
 			const char *localpart)
 {
-	env->rcpts = xrealloc(env->rcpts,
-			      (env->n_rcpts + 1) * sizeof(*env->rcpts));
+	env->rcpts =
+	    xrealloc(env->rcpts, (env->n_rcpts + 1) * sizeof(*env->rcpts));
 	struct queue_rcpt *r = &env->rcpts[env->n_rcpts++];
 	memset(r, 0, sizeof(*r));
 	r->address = xstrdup(address);
@@ -104,7 +104,7 @@ queue_envelope_format_update(size_t idx, enum queue_rcpt_state state,
 			     size_t *len_r)
 {
 	struct strbuf sb = {0};
-	const char *kind = state == QUEUE_RCPT_DONE     ? "done"
+	const char *kind = state == QUEUE_RCPT_DONE	? "done"
 			   : state == QUEUE_RCPT_FAILED ? "fail"
 							: "defer";
 	sb_add(&sb, kind, strlen(kind));
@@ -201,8 +201,7 @@ parse_line(struct queue_envelope *env, char **f, size_t nf, char *err,
 		   nf == 4 && parse_u64(f[1], &idx) == 0 &&
 		   idx < env->n_rcpts && parse_u64(f[2], &t) == 0) {
 		struct queue_rcpt *r = &env->rcpts[idx];
-		r->state = f[0][0] == 'd' ? QUEUE_RCPT_DONE
-					  : QUEUE_RCPT_FAILED;
+		r->state = f[0][0] == 'd' ? QUEUE_RCPT_DONE : QUEUE_RCPT_FAILED;
 		r->attempts++;
 		free(r->last_error);
 		r->last_error = xstrdup(f[3]);
@@ -222,8 +221,8 @@ parse_line(struct queue_envelope *env, char **f, size_t nf, char *err,
 }
 
 int
-queue_envelope_parse(const char *text, size_t len,
-		     struct queue_envelope *env_r, char *err, size_t errlen)
+queue_envelope_parse(const char *text, size_t len, struct queue_envelope *env_r,
+		     char *err, size_t errlen)
 {
 	static const char magic[] = "petrel-queue 1\n";
 	char *copy, *line, *eol;

@@ -39,7 +39,7 @@ struct queue_rcpt {
 	char *address; /* final target: "user@domain" */
 	char *orcpt;   /* the RCPT TO that led here ("" if same) */
 	bool local;
-	char *domain;    /* local targets: mailbox domain */
+	char *domain;	 /* local targets: mailbox domain */
 	char *localpart; /* local targets: mailbox name */
 	enum queue_rcpt_state state;
 	unsigned attempts;

@@ -26,8 +26,8 @@ queue_id_new(char id_r[QUEUE_ID_MAX])
 	/* Microseconds since the epoch, made strictly increasing: unique
 	 * across restarts (the clock moved on) and sortable by arrival. */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000 +
-		       (uint64_t)ts.tv_nsec / 1000;
+	uint64_t now =
+	    (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	pthread_mutex_lock(&lock);
 	if (now <= last)
 		now = last + 1;
@@ -47,10 +47,9 @@ queue_path(const char *data_dir, const char *sub, const char *id, char *out,
 int
 queue_setup(const char *data_dir, char *err, size_t errlen)
 {
-	static const char *const subs[] = {"queue",     "queue/tmp",
-					   "queue/msg", "queue/env",
-					   "mail",      "pickup",
-					   "badmail"};
+	static const char *const subs[] = {
+	    "queue", "queue/tmp", "queue/msg", "queue/env",
+	    "mail",  "pickup",	  "badmail"};
 	char path[4096];
 	struct stat st;
 
@@ -64,8 +63,8 @@ queue_setup(const char *data_dir, char *err, size_t errlen)
 		return -1;
 	}
 	if (st.st_mode & S_IWOTH) {
-		snprintf(err, errlen,
-			 "refusing to run: %s is world-writable", data_dir);
+		snprintf(err, errlen, "refusing to run: %s is world-writable",
+			 data_dir);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
@@ -152,9 +151,8 @@ queue_load(const char *data_dir, const char *id, struct queue_envelope *env_r,
 	}
 	char *text = fsutil_read_file(path, 64 << 20, &len);
 	if (text == NULL) {
-		snprintf(err, errlen, "%s", errno == ENOENT
-						    ? "no such message"
-						    : strerror(errno));
+		snprintf(err, errlen, "%s",
+			 errno == ENOENT ? "no such message" : strerror(errno));
 		return -1;
 	}
 	int r = queue_envelope_parse(text, len, env_r, err, errlen);

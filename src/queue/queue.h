@@ -29,8 +29,8 @@ struct config;
 void queue_id_new(char id_r[QUEUE_ID_MAX]);
 
 /* queue_path - "data_dir/queue/SUB/ID" (sub "tmp", "msg" or "env"). */
-int queue_path(const char *data_dir, const char *sub, const char *id,
-	       char *out, size_t outlen);
+int queue_path(const char *data_dir, const char *sub, const char *id, char *out,
+	       size_t outlen);
 
 /*
  * queue_setup - create data_dir (0700) and its folders (queue/{tmp,msg,

@@ -26,7 +26,13 @@ void scheduler_add(struct scheduler *s, const struct queue_envelope *env);
 /* scheduler_rescan - reload the queue from disk soon. */
 void scheduler_rescan(struct scheduler *s);
 
-/* scheduler_free - abort deliveries in flight (they are retried later). */
+/*
+ * scheduler_stop - abort deliveries in flight (retried at the next start)
+ * and make every later callback a no-op; before commit_stop().
+ */
+void scheduler_stop(struct scheduler *s);
+
+/* scheduler_free - after commit_stop(): free what is left. */
 void scheduler_free(struct scheduler **sp);
 
 #endif

@@ -16,14 +16,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SMTP_LOCAL_MAX  64   /* RFC 5321 §4.5.3.1.1 */
-#define SMTP_DOMAIN_MAX 255  /* RFC 5321 §4.5.3.1.2 */
+#define SMTP_LOCAL_MAX	64  /* RFC 5321 §4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX 255 /* RFC 5321 §4.5.3.1.2 */
 
 struct smtp_path {
-	bool null_path;       /* "<>" */
+	bool null_path;	      /* "<>" */
 	bool postmaster_only; /* "<postmaster>" without a domain (RCPT) */
 	bool had_source_route;
-	bool quoted;          /* the local part was a Quoted-string */
+	bool quoted;	      /* the local part was a Quoted-string */
 	bool address_literal; /* domain is "[1.2.3.4]" / "[IPv6:...]" */
 	/* Local part with quoting removed (quoted-pairs unescaped). */
 	char local[SMTP_LOCAL_MAX + 1];
@@ -32,7 +32,7 @@ struct smtp_path {
 };
 
 enum smtp_addr_flags {
-	SMTP_ADDR_ALLOW_NULL = 1 << 0,       /* "<>" permitted (MAIL FROM) */
+	SMTP_ADDR_ALLOW_NULL = 1 << 0,	     /* "<>" permitted (MAIL FROM) */
 	SMTP_ADDR_ALLOW_POSTMASTER = 1 << 1, /* "<postmaster>" (RCPT TO) */
 	SMTP_ADDR_ALLOW_NO_BRACKETS = 1 << 2 /* bare mailbox, for the CLI */
 };

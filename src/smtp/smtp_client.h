@@ -31,7 +31,7 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 enum smtp_client_result {
 	SMTP_CLIENT_PENDING = 0,
-	SMTP_CLIENT_OK,   /* 2xx after the final dot */
+	SMTP_CLIENT_OK,	  /* 2xx after the final dot */
 	SMTP_CLIENT_TEMP, /* 4xx, or the connection failed: try later */
 	SMTP_CLIENT_PERM, /* 5xx: bounce */
 };
@@ -39,20 +39,20 @@ enum smtp_client_result {
 struct smtp_client_rcpt {
 	const char *address; /* owned by the scheduler */
 	enum smtp_client_result result;
-	int code;            /* the reply code, 0 if none (connection) */
-	char text[512];      /* "550 5.1.1 <x>: no such user" or the error */
+	int code;	/* the reply code, 0 if none (connection) */
+	char text[512]; /* "550 5.1.1 <x>: no such user" or the error */
 };
 
 /* One message for this destination: filled by the scheduler. */
 struct smtp_client_msg {
-	const char *id;     /* queue id, for logs */
+	const char *id;	    /* queue id, for logs */
 	const char *sender; /* "" = null sender */
 	const char *path;   /* the message file (queue/msg/ID) */
 	uint64_t size;
-	bool eightbit;      /* send BODY=8BITMIME when offered */
+	bool eightbit; /* send BODY=8BITMIME when offered */
 	size_t n_rcpts;
 	struct smtp_client_rcpt *rcpts;
-	void *arg;          /* the scheduler's */
+	void *arg; /* the scheduler's */
 };
 
 struct smtp_client_ops {
@@ -71,14 +71,14 @@ struct smtp_client_ops {
 };
 
 struct smtp_client_options {
-	const char *helo_name;    /* our hostname */
-	uint16_t port;            /* outbound_port or the smarthost's */
-	SSL_CTX *tls_ctx;         /* NULL: never STARTTLS */
-	bool tls_required;        /* no STARTTLS offered: fail the host */
-	const char *auth_user;    /* NULL/"": no AUTH */
+	const char *helo_name; /* our hostname */
+	uint16_t port;	       /* outbound_port or the smarthost's */
+	SSL_CTX *tls_ctx;      /* NULL: never STARTTLS */
+	bool tls_required;     /* no STARTTLS offered: fail the host */
+	const char *auth_user; /* NULL/"": no AUTH */
 	const char *auth_password;
-	unsigned timeout;         /* seconds per reply (default 300) */
-	unsigned data_timeout;    /* seconds for the reply to the dot (600) */
+	unsigned timeout;      /* seconds per reply (default 300) */
+	unsigned data_timeout; /* seconds for the reply to the dot (600) */
 };
 
 /*
@@ -102,8 +102,8 @@ void smtp_client_abort(struct smtp_client *c);
 /* --- the pure reply parser, shared with tests and fuzzers --- */
 
 struct smtp_reply {
-	int code;           /* 100..599 */
-	char text[512];     /* all lines' texts joined by ' ', truncated */
+	int code;	/* 100..599 */
+	char text[512]; /* all lines' texts joined by ' ', truncated */
 	size_t n_lines;
 	/* EHLO keywords seen (continuation lines' first words). */
 };

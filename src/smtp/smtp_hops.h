@@ -14,8 +14,8 @@
 #include <stddef.h>
 
 struct smtp_hops {
-	unsigned count;   /* Received: fields seen so far */
-	bool in_body;     /* the header section has ended */
+	unsigned count;	  /* Received: fields seen so far */
+	bool in_body;	  /* the header section has ended */
 	bool line_start;  /* next byte starts a line */
 	unsigned matched; /* bytes of "received:" matched at line start */
 	bool empty_line;  /* the current line so far is only a CR */

@@ -57,8 +57,7 @@ struct smtp_command {
  * (error_r: 500 5.5.2). An unrecognised verb is not an error here:
  * verb = SMTP_VERB_UNKNOWN.
  */
-int smtp_parse_command(const char *line, size_t len,
-		       struct smtp_command *cmd_r,
+int smtp_parse_command(const char *line, size_t len, struct smtp_command *cmd_r,
 		       struct smtp_parse_error *error_r);
 
 /* smtp_verb_name - "MAIL", ... ("?" for UNKNOWN). */
@@ -68,7 +67,7 @@ enum smtp_body_type { SMTP_BODY_NONE = 0, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME };
 
 struct smtp_mail_args {
 	struct smtp_path path;
-	uint64_t size;        /* SIZE=, 0 when absent */
+	uint64_t size; /* SIZE=, 0 when absent */
 	bool has_size;
 	enum smtp_body_type body;
 };

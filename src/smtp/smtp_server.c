@@ -19,6 +19,7 @@
 #include "net/conn_limit.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
+#include "queue/scheduler.h"
 #include "server.h"
 #include "smtp/smtp_dot.h"
 #include "smtp/smtp_hops.h"
@@ -33,12 +34,12 @@
  * (SIZE, AUTH=, long parameters) make longer ones legitimate, so the hard
  * limit is a little more generous, as Postfix's is.
  */
-#define SMTP_LINE_MAX     2048
-#define SMTP_DATA_CHUNK   16384
+#define SMTP_LINE_MAX	2048
+#define SMTP_DATA_CHUNK 16384
 /* Stop reading a client whose replies are not being read, and do not
  * buffer more than this much unprocessed input. */
-#define SMTP_OUTPUT_HIGH  (64 * 1024)
-#define SMTP_INPUT_HIGH   (256 * 1024)
+#define SMTP_OUTPUT_HIGH (64 * 1024)
+#define SMTP_INPUT_HIGH	 (256 * 1024)
 
 enum smtp_state {
 	SMTP_STATE_GREETED = 1 << 0, /* before HELO/EHLO */
@@ -50,8 +51,8 @@ enum smtp_state {
 	SMTP_STATE_CLOSING = 1 << 6, /* flushing the last reply */
 };
 
-#define SMTP_STATES_ANY                                                     \
-	(SMTP_STATE_GREETED | SMTP_STATE_READY | SMTP_STATE_MAIL |          \
+#define SMTP_STATES_ANY                                                        \
+	(SMTP_STATE_GREETED | SMTP_STATE_READY | SMTP_STATE_MAIL |             \
 	 SMTP_STATE_RCPT)
 
 struct smtp_session {
@@ -60,17 +61,17 @@ struct smtp_session {
 	struct smtp_session *prev, *next;
 	enum smtp_state state;
 	char addr[INET6_ADDRSTRLEN]; /* client address, text */
-	bool relay_client;           /* in relay_networks */
+	bool relay_client;	     /* in relay_networks */
 	bool esmtp;
-	bool shutdown;      /* server stopping: close after this reply */
+	bool shutdown;	    /* server stopping: close after this reply */
 	bool line_overflow; /* discarding the rest of an over-long line */
-	bool paused;        /* output full: resume when it drains */
+	bool paused;	    /* output full: resume when it drains */
 	unsigned errors;
 	char helo[256];
 
 	/* The transaction. */
 	struct queue_envelope env; /* id, sender, final targets */
-	unsigned n_rcpt_ok;        /* accepted RCPT commands */
+	unsigned n_rcpt_ok;	   /* accepted RCPT commands */
 	unsigned n_rcpt_failed;
 	enum smtp_body_type body;
 
@@ -259,8 +260,8 @@ add_target(struct smtp_session *s, const struct directory_target *t,
 	for (size_t i = 0; i < s->env.n_rcpts; i++)
 		if (strcasecmp(s->env.rcpts[i].address, t->address) == 0)
 			return;
-	queue_envelope_add_rcpt(&s->env, t->address, orcpt, t->local,
-				t->domain, t->localpart);
+	queue_envelope_add_rcpt(&s->env, t->address, orcpt, t->local, t->domain,
+				t->localpart);
 }
 
 /*
@@ -286,10 +287,10 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 	enum directory_result r = directory_expand(srv->dir, address, &t);
 	if (r == DIRECTORY_NOT_LOCAL && p->postmaster_only) {
 		struct directory_target pm = {
-			.address = address,
-			.local = true,
-			.domain = srv->cfg->hostname,
-			.localpart = (char *)"postmaster",
+		    .address = address,
+		    .local = true,
+		    .domain = srv->cfg->hostname,
+		    .localpart = (char *)"postmaster",
 		};
 		add_target(s, &pm, rcpt);
 		directory_targets_free(&t);
@@ -308,8 +309,8 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 		 * mailbox, and relaying is decided by the client alone. */
 		if (!s->relay_client) {
 			directory_targets_free(&t);
-			reply(s, 554, "5.7.1",
-			      "<%s>: Relay access denied", rcpt);
+			reply(s, 554, "5.7.1", "<%s>: Relay access denied",
+			      rcpt);
 			return 554;
 		}
 		for (size_t i = 0; i < t.n; i++)
@@ -362,8 +363,8 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 		s->state = SMTP_STATE_RCPT;
 	} else {
 		s->n_rcpt_failed++;
-		log_info("%s: reject: RCPT from [%s]: <%s>", s->env.id,
-			 s->addr, rcpt);
+		log_info("%s: reject: RCPT from [%s]: <%s>", s->env.id, s->addr,
+			 rcpt);
 	}
 }
 
@@ -473,7 +474,7 @@ parse_vrfy_arg(struct smtp_session *s, const struct smtp_command *c,
 		return -1;
 	if (smtp_addr_parse_path(c->args, c->args_len,
 				 SMTP_ADDR_ALLOW_NO_BRACKETS |
-					 SMTP_ADDR_ALLOW_POSTMASTER,
+				     SMTP_ADDR_ALLOW_POSTMASTER,
 				 &p, &used) < 0 ||
 	    used != c->args_len)
 		return -1;
@@ -539,21 +540,21 @@ cmd_not_implemented(struct smtp_session *s, const struct smtp_command *c)
  * sentinel row.
  */
 static const struct smtp_cmd_def smtp_commands[] = {
-	{SMTP_VERB_HELO, SMTP_STATES_ANY, cmd_helo},
-	{SMTP_VERB_EHLO, SMTP_STATES_ANY, cmd_helo},
-	{SMTP_VERB_MAIL, SMTP_STATE_READY, cmd_mail},
-	{SMTP_VERB_RCPT, SMTP_STATE_MAIL | SMTP_STATE_RCPT, cmd_rcpt},
-	{SMTP_VERB_DATA, SMTP_STATE_MAIL | SMTP_STATE_RCPT, cmd_data},
-	{SMTP_VERB_RSET, SMTP_STATES_ANY, cmd_rset},
-	{SMTP_VERB_NOOP, SMTP_STATES_ANY, cmd_noop},
-	{SMTP_VERB_QUIT, SMTP_STATES_ANY, cmd_quit},
-	{SMTP_VERB_HELP, SMTP_STATES_ANY, cmd_help},
-	{SMTP_VERB_VRFY, SMTP_STATES_ANY, cmd_vrfy_expn},
-	{SMTP_VERB_EXPN, SMTP_STATES_ANY, cmd_vrfy_expn},
-	{SMTP_VERB_STARTTLS, SMTP_STATES_ANY, cmd_not_implemented},
-	{SMTP_VERB_AUTH, SMTP_STATES_ANY, cmd_not_implemented},
-	{SMTP_VERB_BDAT, SMTP_STATES_ANY, cmd_not_implemented},
-	{SMTP_VERB_UNKNOWN, 0, NULL},
+    {SMTP_VERB_HELO, SMTP_STATES_ANY, cmd_helo},
+    {SMTP_VERB_EHLO, SMTP_STATES_ANY, cmd_helo},
+    {SMTP_VERB_MAIL, SMTP_STATE_READY, cmd_mail},
+    {SMTP_VERB_RCPT, SMTP_STATE_MAIL | SMTP_STATE_RCPT, cmd_rcpt},
+    {SMTP_VERB_DATA, SMTP_STATE_MAIL | SMTP_STATE_RCPT, cmd_data},
+    {SMTP_VERB_RSET, SMTP_STATES_ANY, cmd_rset},
+    {SMTP_VERB_NOOP, SMTP_STATES_ANY, cmd_noop},
+    {SMTP_VERB_QUIT, SMTP_STATES_ANY, cmd_quit},
+    {SMTP_VERB_HELP, SMTP_STATES_ANY, cmd_help},
+    {SMTP_VERB_VRFY, SMTP_STATES_ANY, cmd_vrfy_expn},
+    {SMTP_VERB_EXPN, SMTP_STATES_ANY, cmd_vrfy_expn},
+    {SMTP_VERB_STARTTLS, SMTP_STATES_ANY, cmd_not_implemented},
+    {SMTP_VERB_AUTH, SMTP_STATES_ANY, cmd_not_implemented},
+    {SMTP_VERB_BDAT, SMTP_STATES_ANY, cmd_not_implemented},
+    {SMTP_VERB_UNKNOWN, 0, NULL},
 };
 
 /* bad_sequence - the 503 for a verb used in the wrong state. */
@@ -615,6 +616,10 @@ commit_done(struct queue_commit *job)
 			 job->queued ? "active" : "skipped, delivered");
 		for (size_t i = 0; i < env->n_rcpts; i++) {
 			const struct queue_rcpt *r = &env->rcpts[i];
+			/* Queued ones: the scheduler logs their outcome. */
+			if (r->state == QUEUE_RCPT_PENDING &&
+			    r->last_error == NULL)
+				continue;
 			bool orig = strcasecmp(r->orcpt, r->address) != 0;
 			log_info("%s: to=<%s>%s%s%s, status=%s (%s)", env->id,
 				 r->address, orig ? ", orig_to=<" : "",
@@ -626,6 +631,8 @@ commit_done(struct queue_commit *job)
 	} else {
 		log_err("%s: not accepted: %s", env->id, strerror(job->error));
 	}
+	if (job->error == 0 && job->queued)
+		scheduler_add(((struct server *)job->ctx)->sched, env);
 	if (s == NULL) { /* the client went away meanwhile */
 		queue_commit_free(job);
 		return;
@@ -655,8 +662,8 @@ data_end(struct smtp_session *s)
 	const struct config *cfg = s->srv->cfg;
 
 	if (s->too_big) {
-		log_info("%s: reject: message size exceeds %" PRIu64,
-			 s->env.id, cfg->max_message_size);
+		log_info("%s: reject: message size exceeds %" PRIu64, s->env.id,
+			 cfg->max_message_size);
 		reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 		transaction_reset(s);
 		return;
@@ -680,13 +687,13 @@ data_end(struct smtp_session *s)
 	memset(&s->env, 0, sizeof(s->env));
 	job->env.size = s->data_size;
 	job->spool_fd = s->spool_fd;
-	snprintf(job->spool_path, sizeof(job->spool_path), "%s",
-		 s->spool_path);
+	snprintf(job->spool_path, sizeof(job->spool_path), "%s", s->spool_path);
 	s->spool_fd = -1;
 	free(s->spool_path);
 	s->spool_path = NULL;
 	job->done = commit_done;
 	job->arg = s;
+	job->ctx = s->srv;
 	s->job = job;
 	s->n_rcpt_ok = s->n_rcpt_failed = 0;
 	s->state = SMTP_STATE_COMMIT;
@@ -708,13 +715,14 @@ smtp_session_data(struct smtp_session *s)
 	if (evbuffer_peek(in, SMTP_DATA_CHUNK, NULL, &v, 1) < 1 ||
 	    v.iov_len == 0)
 		return false;
-	size_t inlen = v.iov_len < SMTP_DATA_CHUNK ? v.iov_len
-						   : SMTP_DATA_CHUNK;
+	size_t inlen =
+	    v.iov_len < SMTP_DATA_CHUNK ? v.iov_len : SMTP_DATA_CHUNK;
 	size_t outlen, consumed;
 	enum smtp_dot_status st = smtp_dot_decode(&s->dot, v.iov_base, inlen,
 						  out, &outlen, &consumed);
 	evbuffer_drain(in, consumed);
-	if (!s->too_big && s->data_size + outlen > s->srv->cfg->max_message_size) {
+	if (!s->too_big &&
+	    s->data_size + outlen > s->srv->cfg->max_message_size) {
 		/* Keep reading to the end (RFC 1870 §6.3 allows refusing
 		 * only after it), but store nothing more. */
 		s->too_big = true;
@@ -767,7 +775,7 @@ smtp_session_process(struct smtp_session *s)
 		}
 		size_t eol_len;
 		struct evbuffer_ptr p =
-			evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+		    evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 		if (p.pos < 0) {
 			size_t have = evbuffer_get_length(in);
 			if (have > SMTP_LINE_MAX) {
@@ -893,8 +901,8 @@ static void
 refuse(int fd, const char *hostname, const char *why)
 {
 	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "421 4.7.0 %s %s\r\n", hostname,
-			 why);
+	int n =
+	    snprintf(msg, sizeof(msg), "421 4.7.0 %s %s\r\n", hostname, why);
 	ssize_t w = send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)w;
 	close(fd);

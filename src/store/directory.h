@@ -35,11 +35,11 @@ void directory_close(struct directory **dirp);
  * err: "domain example.org already exists", "unknown domain example.net",
  * "malformed address 'foo'", "user a@example.org already exists", ...
  */
-int directory_domain_add(struct directory *dir, const char *domain,
-			 char *err, size_t errlen);
+int directory_domain_add(struct directory *dir, const char *domain, char *err,
+			 size_t errlen);
 /* Deleting a domain that still has users or aliases is refused. */
-int directory_domain_del(struct directory *dir, const char *domain,
-			 char *err, size_t errlen);
+int directory_domain_del(struct directory *dir, const char *domain, char *err,
+			 size_t errlen);
 int directory_user_add(struct directory *dir, const char *address,
 		       const char *password, char *err, size_t errlen);
 int directory_user_passwd(struct directory *dir, const char *address,
@@ -52,10 +52,10 @@ int directory_user_del(struct directory *dir, const char *address, char *err,
  * existing alias replaces its targets.
  */
 int directory_alias_add(struct directory *dir, const char *address,
-			const char *const *targets, size_t n_targets,
-			char *err, size_t errlen);
-int directory_alias_del(struct directory *dir, const char *address,
-			char *err, size_t errlen);
+			const char *const *targets, size_t n_targets, char *err,
+			size_t errlen);
+int directory_alias_del(struct directory *dir, const char *address, char *err,
+			size_t errlen);
 
 /* Listings call cb once per row, in sorted order; domain NULL = all. */
 typedef void directory_row_cb(const char *a, const char *b, void *arg);
@@ -75,9 +75,9 @@ int directory_is_local_domain(struct directory *dir, const char *domain);
 
 /* One final destination of an expanded address. */
 struct directory_target {
-	char *address;   /* canonical: "user@domain" (local) or as given */
-	bool local;      /* true: a mailbox here, at mail/domain/user */
-	char *domain;    /* lower-case domain (local targets) */
+	char *address;	 /* canonical: "user@domain" (local) or as given */
+	bool local;	 /* true: a mailbox here, at mail/domain/user */
+	char *domain;	 /* lower-case domain (local targets) */
 	char *localpart; /* mailbox name as stored (local targets) */
 };
 
@@ -87,11 +87,11 @@ struct directory_targets {
 };
 
 enum directory_result {
-	DIRECTORY_OK = 0,         /* targets filled */
-	DIRECTORY_NOT_LOCAL = 1,  /* domain not hosted: one remote target */
+	DIRECTORY_OK = 0,	 /* targets filled */
+	DIRECTORY_NOT_LOCAL = 1, /* domain not hosted: one remote target */
 	DIRECTORY_NO_SUCH_USER = 2,
-	DIRECTORY_TEMPFAIL = 3,   /* database error: answer 451 */
-	DIRECTORY_LOOP = 4,       /* alias loop / too deep: nothing usable */
+	DIRECTORY_TEMPFAIL = 3, /* database error: answer 451 */
+	DIRECTORY_LOOP = 4,	/* alias loop / too deep: nothing usable */
 };
 
 /*

@@ -32,17 +32,17 @@
 
 struct mailbox_msg {
 	uint32_t uid;
-	uint64_t size;   /* octets of the file */
-	char *basename;  /* name without ":2,..." */
-	char *path;      /* current full path (new/ or cur/) */
-	char flags[16];  /* info letters, sorted, e.g. "RS" */
+	uint64_t size;	/* octets of the file */
+	char *basename; /* name without ":2,..." */
+	char *path;	/* current full path (new/ or cur/) */
+	char flags[16]; /* info letters, sorted, e.g. "RS" */
 };
 
 struct mailbox {
 	char *path; /* the Maildir folder */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
-	size_t n;                 /* messages, ascending UID */
+	size_t n; /* messages, ascending UID */
 	struct mailbox_msg *msgs;
 };
 

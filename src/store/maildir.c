@@ -24,8 +24,8 @@ maildir_mailbox_path(const char *data_dir, const char *domain,
 	if (localpart[0] == '\0')
 		return -1;
 	for (size_t i = 0; localpart[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)tolower(
-			(unsigned char)localpart[i]);
+		unsigned char c =
+		    (unsigned char)tolower((unsigned char)localpart[i]);
 		if (w + 4 > sizeof(enc))
 			return -1;
 		if ((isalnum(c) && c < 0x80) || c == '_' || c == '+' ||

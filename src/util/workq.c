@@ -102,8 +102,8 @@ workq_new(struct event_base *base, unsigned threads)
 	wq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (wq->efd < 0)
 		fatal("eventfd: %s", strerror(errno));
-	wq->ev = event_new(base, wq->efd, EV_READ | EV_PERSIST, workq_done_cb,
-			   wq);
+	wq->ev =
+	    event_new(base, wq->efd, EV_READ | EV_PERSIST, workq_done_cb, wq);
 	event_add(wq->ev, NULL);
 	for (unsigned i = 0; i < threads; i++) {
 		if (pthread_create(&wq->threads[i], NULL, workq_thread, wq) !=

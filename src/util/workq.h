@@ -15,8 +15,7 @@ struct workq;
 typedef void workq_fn(void *arg);
 
 struct workq *workq_new(struct event_base *base, unsigned threads);
-void workq_submit(struct workq *wq, workq_fn *work, workq_fn *done,
-		  void *arg);
+void workq_submit(struct workq *wq, workq_fn *work, workq_fn *done, void *arg);
 /* workq_free - finish every submitted job (running its done), join. */
 void workq_free(struct workq **wqp);
 

@@ -41,10 +41,81 @@ def wait_port(host, port, proc=None, timeout=15.0):
     raise RuntimeError(f"{host}:{port} did not open")
 
 
+class DNS:
+    """A real DNS server from Debian (dnsmasq) on a high loopback port.
+
+    Every petrel under test resolves through one of these, never through
+    the system resolver. `records` are dnsmasq config lines (mx-host=,
+    host-record=, cname=, local=/zone/ for NXDOMAIN below a zone)."""
+
+    BASE = [
+        # Outside mail in single-instance tests: example.net has an MX
+        # whose address has nothing listening, so it defers (and stays in
+        # the queue with its reason); other names under it do not exist.
+        "mx-host=example.net,mx.example.net,10",
+        "host-record=mx.example.net,127.0.0.9",
+        "local=/example.net/",
+        "local=/ptest/",
+    ]
+
+    def __init__(self, workdir: Path, records=()):
+        self.port = free_udp_port()
+        self.conf = workdir / "dnsmasq.conf"
+        self.conf.write_text("\n".join(self.BASE + list(records)) + "\n")
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/dnsmasq", "--no-daemon", f"--port={self.port}",
+             "--listen-address=127.0.0.1", "--bind-interfaces",
+             "--no-resolv", "--no-hosts", f"--conf-file={self.conf}",
+             "--log-facility=-"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait()
+
+    @property
+    def server(self):
+        return f"127.0.0.1:{self.port}"
+
+    def wait(self, timeout=10.0):
+        """Until dnsmasq answers a query (a hand-made one for example.net)."""
+        query = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x07example\x03net\x00\x00\x0f\x00\x01")
+        deadline = time.time() + timeout
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("dnsmasq exited")
+                s.sendto(query, ("127.0.0.1", self.port))
+                try:
+                    if s.recv(512)[:2] == b"\x12\x34":
+                        return
+                except socket.timeout:
+                    pass
+        raise RuntimeError("dnsmasq did not answer")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dns(tmp_path_factory):
+    d = DNS(tmp_path_factory.mktemp("dns"))
+    yield d
+    d.stop()
+
+
 class Petrel:
     """One petrel instance: its config, data_dir, process and log."""
 
-    def __init__(self, base: Path, host="127.0.0.1", extra=None):
+    def __init__(self, base: Path, host="127.0.0.1", extra=None,
+                 dns_server=None):
         self.base = base
         self.host = host
         self.data_dir = base / "data"
@@ -59,6 +130,9 @@ class Petrel:
             "smtp_listen": f"{host}:{self.port}",
             "relay_networks": "127.0.0.1/32",
             "max_connections_per_ip": "500",
+            # Never the system resolver; 127.0.0.1:9 answers nothing.
+            "dns_servers": dns_server or "127.0.0.1:9",
+            "outbound_port": "2525",
         }
         for key in OFF:
             settings[key] = ""
@@ -144,14 +218,14 @@ def body_of(msg: bytes) -> bytes:
 
 
 @pytest.fixture
-def petrel_factory(tmp_path):
+def petrel_factory(tmp_path, dns):
     made = []
 
     def make(name="p", host="127.0.0.1", extra=None, users=("alice", "bob"),
              start=True):
         base = tmp_path / name
         base.mkdir()
-        p = Petrel(base, host=host, extra=extra)
+        p = Petrel(base, host=host, extra=extra, dns_server=dns.server)
         p.cli("domain", "add", "example.org")
         for u in users:
             p.cli("user", "add", f"{u}@example.org", input="secret\n")

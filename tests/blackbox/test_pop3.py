@@ -120,6 +120,13 @@ def test_unknown_and_malformed_commands(petrel):
            b"X" * 5000]                # over the reader's own limit
     for c in bad:
         assert p.cmd(c).startswith(b"-ERR"), c
+    # "AUTH" alone: a mechanism list (a pre-RFC 5034 probe) or -ERR,
+    # either way the session goes on.
+    st = p.cmd(b"AUTH")
+    if st.startswith(b"+OK"):
+        assert b"PLAIN" in p.multi_raw().split(b"\r\n")
+    else:
+        assert st.startswith(b"-ERR"), st
     p.quit()
     # (a new session: more than 20 errors in one would close it)
     p = Pop(petrel.pop3_port)
@@ -327,12 +334,19 @@ def test_auth_failures_counted_across_mechanisms(petrel):
     assert p.closed()
 
 
-def test_overlong_password_counts_as_failure(petrel):
+def test_longest_password_and_overlong_line(petrel):
+    """RFC 2449 §4: a command line is at most 255 octets. The longest PASS
+    that fits is checked (and fails, slowly); a longer line is a syntax
+    error, not a login attempt, and the session goes on."""
     p = Pop(petrel.pop3_port)
-    for _ in range(3):
-        assert p.cmd(b"USER " + ALICE).startswith(b"+OK")
-        assert p.cmd(b"PASS " + b"p" * 250).startswith(b"-ERR")
-    assert p.closed()
+    assert p.cmd(b"USER " + ALICE).startswith(b"+OK")
+    t0 = time.monotonic()
+    assert p.cmd(b"PASS " + b"p" * 248).startswith(b"-ERR [AUTH]")
+    assert time.monotonic() - t0 >= 0.9
+    assert p.cmd(b"USER " + ALICE).startswith(b"+OK")
+    assert p.cmd(b"PASS " + b"p" * 249).startswith(b"-ERR")
+    p.login()
+    p.quit()
 
 
 # --- byte-exact RETR, LIST, STAT, TOP ----------------------------------------
@@ -831,3 +845,66 @@ def test_no_fd_leak_over_sessions(petrel):
             break
         time.sleep(0.1)
     assert now <= fds, (fds, now)
+
+
+# --- shutdown ----------------------------------------------------------------
+
+def drain(p, out):
+    """Read p until EOF (bounded by its socket timeout) into out."""
+    try:
+        while True:
+            chunk = p.sock.recv(1 << 20)
+            if not chunk:
+                break
+            out.append(chunk)
+    except OSError:
+        pass
+
+
+def test_sigterm_closes_every_pop3_session_promptly(petrel):
+    """SIGTERM: every POP3 session, whatever it is doing, gets
+    '-ERR [SYS/TEMP]' and is closed at once, nothing is deleted, and
+    petrel exits 0 well before its 10 s grace period."""
+    deliver(petrel, [message("big", b"y" * 3000000 + b"\r\n"),
+                     message("small")])
+    a = Pop(petrel.pop3_port)       # logged in, DELE pending, in a RETR
+    a.login()
+    assert a.cmd(b"DELE 2").startswith(b"+OK")
+    b = Pop(petrel.pop3_port)                   # in the failed-login delay
+    assert b.cmd(b"USER bob@example.org").startswith(b"+OK")
+    b.send(b"PASS wrong\r\n")
+    c = Pop(petrel.pop3_port)                   # logged in, idle
+    c.login(b"bob@example.org")
+    idle = Pop(petrel.pop3_port)                # just connected
+    d = Pop(petrel.pop3_port)                   # a second alice: [IN-USE]
+    assert d.cmd(b"USER " + ALICE).startswith(b"+OK")
+    assert d.cmd(b"PASS secret").startswith(b"-ERR [IN-USE]")
+    a.send(b"RETR 1\r\n")
+    first = a.sock.recv(1000)
+    assert first.startswith(b"+OK")
+    time.sleep(0.2)
+    outs = {k: [] for k in "abcid"}
+    threads = [threading.Thread(target=drain, args=(conn, outs[k]))
+               for k, conn in zip("abcid", (a, b, c, idle, d))]
+    for t in threads:
+        t.start()
+    t0 = time.monotonic()
+    petrel.proc.send_signal(signal.SIGTERM)
+    rc = petrel.proc.wait(timeout=20)
+    took = time.monotonic() - t0
+    for t in threads:
+        t.join(timeout=20)
+    assert rc == 0, petrel.log()[-3000:]
+    assert took < 5, (took, petrel.log()[-3000:])
+    for k in "bcid":
+        text = b"".join(outs[k])
+        assert b"-ERR [SYS/TEMP]" in text, (k, text)
+        assert b"+OK" not in text, (k, text)
+    # the DELE was never committed
+    assert len(mail_files(petrel)) == 2
+    petrel.start()
+    p = Pop(petrel.pop3_port)
+    p.login()
+    assert p.stat()[0] == 2
+    p.quit()
+

@@ -31,9 +31,9 @@ copy(const char *in, size_t len)
 struct field_case {
 	const char *in;
 	size_t len;
-	int status;        /* the last status: END or ERROR */
-	size_t body;       /* on END */
-	const char *f[4];  /* "name|value" */
+	int status;	  /* the last status: END or ERROR */
+	size_t body;	  /* on END */
+	const char *f[4]; /* "name|value" */
 };
 
 static const struct field_case field_cases[] = {
@@ -62,10 +62,7 @@ static const struct field_case field_cases[] = {
     {S("A: 1\r\nB: 2\r"), RFC5322_END, 11, {"A| 1", "B| 2"}},
     {S("A: 1\r\n\r"), RFC5322_END, 7, {"A| 1"}},
     /* Empty value, no space, obsolete WSP before the colon. */
-    {S("A:\r\nB:x\r\nC \t: y\r\n\r\n"),
-     RFC5322_END,
-     19,
-     {"A|", "B|x", "C| y"}},
+    {S("A:\r\nB:x\r\nC \t: y\r\n\r\n"), RFC5322_END, 19, {"A|", "B|x", "C| y"}},
     /* Lone CR and 8-bit bytes are value content. */
     {S("A: x\ry\r\nB: \xc3\xa9\r\n\r\n"),
      RFC5322_END,
@@ -186,8 +183,7 @@ test_name_is(void **state)
 	char *b = copy(S("cC: x\r\n"));
 	(void)state;
 
-	assert_int_equal(rfc5322_next_field(b, 7, 0, &f, &body),
-			 RFC5322_FIELD);
+	assert_int_equal(rfc5322_next_field(b, 7, 0, &f, &body), RFC5322_FIELD);
 	assert_true(rfc5322_name_is(&f, "Cc"));
 	assert_false(rfc5322_name_is(&f, "C"));
 	assert_false(rfc5322_name_is(&f, "Ccc"));

@@ -1,0 +1,566 @@
+#include "deliver/pickup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "mime/rfc5322.h"
+#include "queue/commit.h"
+#include "queue/queue.h"
+#include "queue/scheduler.h"
+#include "server.h"
+#include "smtp/smtp_addr.h"
+#include "store/directory.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/workq.h"
+#include "util/xalloc.h"
+
+#define PICKUP_MAX_RCPTS 1000
+
+struct pickup_name {
+	struct pickup_name *next;
+	char name[];
+};
+
+struct pickup {
+	struct server *srv;
+	int ifd;
+	struct event *ev;
+	struct pickup_name *busy; /* files being processed */
+	bool stopping;
+};
+
+struct pickup_job {
+	struct pickup *p;
+	const struct config *cfg;
+	char name[NAME_MAX + 1];
+	char path[PATH_MAX];
+	char error[512]; /* malformed: why (then badmail) */
+	struct queue_commit *qc;
+};
+
+/* --- building the message (worker thread) --- */
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+sb_add(struct strbuf *sb, const char *s, size_t n)
+{
+	if (sb->len + n + 1 > sb->cap) {
+		sb->cap = (sb->len + n + 1) * 2;
+		sb->p = xrealloc(sb->p, sb->cap);
+	}
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+}
+
+/* sb_add_crlf - append, turning bare LF (and bare CR) into CRLF: files
+ * from local programs use LF, and stored mail is CRLF throughout. */
+static void
+sb_add_crlf(struct strbuf *sb, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
+			sb_add(sb, "\r\n", 2);
+			i++;
+		} else if (s[i] == '\n' || s[i] == '\r') {
+			sb_add(sb, "\r\n", 2);
+		} else {
+			size_t j = i;
+			while (j < n && s[j] != '\r' && s[j] != '\n')
+				j++;
+			sb_add(sb, s + i, j - i);
+			i = j - 1;
+		}
+	}
+}
+
+struct addr_list {
+	size_t n;
+	char *items[PICKUP_MAX_RCPTS];
+	bool overflow, bad;
+};
+
+static void
+collect(const char *addr, size_t len, void *arg)
+{
+	struct addr_list *l = arg;
+	struct smtp_path p;
+	char out[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
+
+	if (smtp_addr_parse_mailbox(addr, len, &p) < 0 ||
+	    smtp_addr_format(&p, out, sizeof(out)) < 0) {
+		l->bad = true;
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (strcasecmp(l->items[i], out) == 0)
+			return;
+	if (l->n == PICKUP_MAX_RCPTS) {
+		l->overflow = true;
+		return;
+	}
+	l->items[l->n++] = xstrdup(out);
+}
+
+static void
+list_free(struct addr_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	l->n = 0;
+}
+
+/*
+ * build - parse the file, find the envelope, and write the message as it
+ * will be queued (our Received: on top; X-Sender/X-Receiver and Bcc:
+ * removed; Date: and Message-ID: added when missing) into queue/tmp/ID.
+ * Returns the commit job, or NULL with j->error set (malformed: badmail)
+ * or with j->error empty (a temporary problem: try again later).
+ */
+static struct queue_commit *
+build(struct pickup_job *j, const char *text, size_t len)
+{
+	const struct config *cfg = j->cfg;
+	struct addr_list senders = {0}, rcpts = {0}, xrcpts = {0};
+	struct strbuf out = {0};
+	struct rfc5322_field f;
+	bool top = true, has_date = false, has_msgid = false;
+	char *xsender = NULL;
+	size_t pos = 0, body = len;
+	struct queue_commit *qc = NULL;
+	enum rfc5322_status st;
+
+	/* Pass 1: the envelope. */
+	while ((st = rfc5322_next_field(text, len, pos, &f, &body)) ==
+	       RFC5322_FIELD) {
+		pos = f.end;
+		bool xs = rfc5322_name_is(&f, "X-Sender");
+		bool xr = rfc5322_name_is(&f, "X-Receiver");
+		if (top && (xs || xr)) {
+			/* Only the leading X- lines are envelope. */
+			if (xs) {
+				struct addr_list one = {0};
+				rfc5322_parse_addresses(f.value, f.value_len,
+							collect, &one);
+				if (one.n != 1 || one.bad) {
+					snprintf(j->error, sizeof(j->error),
+						 "malformed X-Sender: line");
+					list_free(&one);
+					goto out;
+				}
+				free(xsender);
+				xsender = one.items[0];
+			} else if (rfc5322_parse_addresses(f.value, f.value_len,
+							   collect,
+							   &xrcpts) < 0 ||
+				   xrcpts.bad) {
+				snprintf(j->error, sizeof(j->error),
+					 "malformed X-Receiver: line");
+				goto out;
+			}
+			continue;
+		}
+		top = false;
+		if (rfc5322_name_is(&f, "Date"))
+			has_date = true;
+		else if (rfc5322_name_is(&f, "Message-ID"))
+			has_msgid = true;
+		else if (rfc5322_name_is(&f, "From") ||
+			 rfc5322_name_is(&f, "Sender")) {
+			struct addr_list *l = &senders;
+			/* Sender: wins over From: (RFC 5322 §3.6.2). */
+			if (rfc5322_name_is(&f, "Sender"))
+				list_free(l);
+			if (l->n == 0)
+				rfc5322_parse_addresses(f.value, f.value_len,
+							collect, l);
+		} else if (rfc5322_name_is(&f, "To") ||
+			   rfc5322_name_is(&f, "Cc") ||
+			   rfc5322_name_is(&f, "Bcc")) {
+			if (rfc5322_parse_addresses(f.value, f.value_len,
+						    collect, &rcpts) < 0) {
+				snprintf(j->error, sizeof(j->error),
+					 "malformed address in %.*s: header",
+					 (int)f.name_len, f.name);
+				goto out;
+			}
+		}
+	}
+	if (st == RFC5322_ERROR) {
+		snprintf(j->error, sizeof(j->error),
+			 "malformed header section near byte %zu", pos);
+		goto out;
+	}
+	struct addr_list *to = xrcpts.n > 0 ? &xrcpts : &rcpts;
+	const char *sender = xsender	     ? xsender
+			     : senders.n > 0 ? senders.items[0]
+					     : NULL;
+	if (sender == NULL) {
+		snprintf(j->error, sizeof(j->error),
+			 "no sender: no X-Sender:, Sender: or From: line");
+		goto out;
+	}
+	if (to->n == 0) {
+		snprintf(j->error, sizeof(j->error),
+			 "no recipients: no X-Receiver:, To:, Cc: or Bcc: "
+			 "line");
+		goto out;
+	}
+	if (to->overflow) {
+		snprintf(j->error, sizeof(j->error), "more than %d recipients",
+			 PICKUP_MAX_RCPTS);
+		goto out;
+	}
+
+	/* The queue entry: its envelope. */
+	qc = xcalloc(1, sizeof(*qc));
+	struct queue_envelope *env = &qc->env;
+	queue_id_new(env->id);
+	env->arrival = time(NULL);
+	env->sender = xstrdup(sender);
+	env->client = xstrdup("127.0.0.1");
+	env->helo = xstrdup("pickup");
+	struct directory *dir = directory_for_thread(cfg->data_dir);
+	if (dir == NULL)
+		goto tempfail;
+	for (size_t i = 0; i < to->n; i++) {
+		struct directory_targets t = {0};
+		enum directory_result r =
+		    directory_expand(dir, to->items[i], &t);
+		if (r == DIRECTORY_TEMPFAIL) {
+			directory_targets_free(&t);
+			goto tempfail;
+		}
+		if (r == DIRECTORY_OK || r == DIRECTORY_NOT_LOCAL) {
+			for (size_t k = 0; k < t.n; k++) {
+				const struct directory_target *tg = &t.items[k];
+				bool dup = false;
+				for (size_t q = 0; q < env->n_rcpts; q++)
+					dup = dup ||
+					      strcasecmp(env->rcpts[q].address,
+							 tg->address) == 0;
+				if (!dup)
+					queue_envelope_add_rcpt(
+					    env, tg->address, to->items[i],
+					    tg->local, tg->domain,
+					    tg->localpart);
+			}
+		} else {
+			/* Unknown local user: bounced to the sender. */
+			struct queue_rcpt *qr = queue_envelope_add_rcpt(
+			    env, to->items[i], to->items[i], false, "", "");
+			qr->state = QUEUE_RCPT_FAILED;
+			qr->attempts = 1;
+			qr->last_error = xasprintf(
+			    "5.1.1 <%s>: %s", to->items[i],
+			    r == DIRECTORY_LOOP ? "alias expansion loop"
+						: "no such user here");
+		}
+		directory_targets_free(&t);
+	}
+
+	/* The message itself. */
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	char *hdr = xasprintf("Received: by %s (petrel, from the pickup "
+			      "folder)\r\n\tid %s; %s\r\n",
+			      cfg->hostname, env->id, date);
+	sb_add(&out, hdr, strlen(hdr));
+	free(hdr);
+	if (!has_date) {
+		char *d = xasprintf("Date: %s\r\n", date);
+		sb_add(&out, d, strlen(d));
+		free(d);
+	}
+	if (!has_msgid) {
+		char *m = xasprintf("Message-ID: <%s@%s>\r\n", env->id,
+				    cfg->hostname);
+		sb_add(&out, m, strlen(m));
+		free(m);
+	}
+	pos = 0;
+	top = true;
+	while (rfc5322_next_field(text, len, pos, &f, &body) == RFC5322_FIELD) {
+		pos = f.end;
+		bool x = rfc5322_name_is(&f, "X-Sender") ||
+			 rfc5322_name_is(&f, "X-Receiver");
+		if (top && x)
+			continue;
+		top = false;
+		if (rfc5322_name_is(&f, "Bcc"))
+			continue; /* the point of Bcc: */
+		sb_add_crlf(&out, text + f.start, f.end - f.start);
+	}
+	sb_add(&out, "\r\n", 2);
+	if (body < len)
+		sb_add_crlf(&out, text + body, len - body);
+	if (out.len < 2 || out.p[out.len - 1] != '\n')
+		sb_add(&out, "\r\n", 2);
+	if (out.len > cfg->max_message_size) {
+		snprintf(j->error, sizeof(j->error),
+			 "message too big (%zu bytes, limit %llu)", out.len,
+			 (unsigned long long)cfg->max_message_size);
+		queue_commit_free(qc);
+		qc = NULL;
+		goto out;
+	}
+	env->size = out.len;
+	qc->spool_fd = queue_spool_open(cfg->data_dir, env->id, qc->spool_path,
+					sizeof(qc->spool_path));
+	if (qc->spool_fd < 0 ||
+	    fsutil_write_all(qc->spool_fd, out.p, out.len) < 0) {
+		log_err("pickup %s: cannot write the queue file: %s", j->name,
+			strerror(errno));
+		if (qc->spool_fd >= 0)
+			unlink(qc->spool_path);
+		goto tempfail;
+	}
+	goto out;
+tempfail:
+	queue_commit_free(qc);
+	qc = NULL;
+	j->error[0] = '\0';
+out:
+	free(out.p);
+	free(xsender);
+	list_free(&senders);
+	list_free(&rcpts);
+	list_free(&xrcpts);
+	return qc;
+}
+
+/* to_badmail - pickup/NAME -> badmail/pickup-NAME plus .reason. */
+static void
+to_badmail(struct pickup_job *j)
+{
+	char dst[PATH_MAX], reason[PATH_MAX + 8];
+	char id[QUEUE_ID_MAX];
+	queue_id_new(id);
+	snprintf(dst, sizeof(dst), "%s/badmail/%s", j->cfg->data_dir, id);
+	snprintf(reason, sizeof(reason), "%s.reason", dst);
+	char *text = xasprintf("pickup file: %s\n%s\n", j->name, j->error);
+	int fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (fsutil_write_all(fd, text, strlen(text)) < 0)
+			log_err("%s: %s", reason, strerror(errno));
+		fsync(fd);
+		close(fd);
+	}
+	free(text);
+	if (rename(j->path, dst) < 0)
+		log_err("pickup %s: cannot move to badmail: %s", j->name,
+			strerror(errno));
+	else
+		log_warn("pickup %s: moved to badmail/%s: %s", j->name, id,
+			 j->error);
+}
+
+static void
+pickup_work(void *arg)
+{
+	struct pickup_job *j = arg;
+	size_t len;
+	char *text = fsutil_read_file(
+	    j->path, j->cfg->max_message_size * 2 + 65536, &len);
+	if (text == NULL) {
+		if (errno == EFBIG) {
+			snprintf(j->error, sizeof(j->error), "message too big");
+			to_badmail(j);
+		} else if (errno != ENOENT) {
+			log_err("pickup %s: %s", j->name, strerror(errno));
+		}
+		return;
+	}
+	j->qc = build(j, text, len);
+	free(text);
+	if (j->qc == NULL && j->error[0] != '\0')
+		to_badmail(j);
+}
+
+/* --- on the loop --- */
+
+static bool
+busy_take(struct pickup *p, const char *name)
+{
+	for (struct pickup_name *n = p->busy; n != NULL; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return false;
+	size_t len = strlen(name);
+	struct pickup_name *n = xmalloc(sizeof(*n) + len + 1);
+	memcpy(n->name, name, len + 1);
+	n->next = p->busy;
+	p->busy = n;
+	return true;
+}
+
+static void
+busy_release(struct pickup *p, const char *name)
+{
+	for (struct pickup_name **pp = &p->busy; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, name) == 0) {
+			struct pickup_name *n = *pp;
+			*pp = n->next;
+			free(n);
+			return;
+		}
+}
+
+static void
+commit_done(struct queue_commit *qc)
+{
+	struct pickup_job *j = qc->arg;
+	struct pickup *p = j->p;
+	const struct queue_envelope *env = &qc->env;
+
+	if (qc->error == 0) {
+		/* Durable in the queue: the pickup file has done its job. */
+		unlink(j->path);
+		log_info("%s: pickup %s: from=<%s>, size=%llu, nrcpt=%zu",
+			 env->id, j->name, env->sender,
+			 (unsigned long long)env->size, env->n_rcpts);
+		for (size_t i = 0; i < env->n_rcpts; i++)
+			if (env->rcpts[i].state == QUEUE_RCPT_DONE)
+				log_info("%s: to=<%s>, status=sent (%s)",
+					 env->id, env->rcpts[i].address,
+					 env->rcpts[i].last_error);
+		if (qc->queued && !p->stopping)
+			scheduler_add(p->srv->sched, env);
+	} else {
+		log_err("pickup %s: not queued: %s (will retry)", j->name,
+			strerror(qc->error));
+	}
+	busy_release(p, j->name);
+	queue_commit_free(qc);
+	free(j);
+}
+
+static void
+pickup_done(void *arg)
+{
+	struct pickup_job *j = arg;
+	struct pickup *p = j->p;
+
+	if (j->qc == NULL || p->stopping) {
+		if (j->qc != NULL) {
+			unlink(j->qc->spool_path);
+			queue_commit_free(j->qc);
+		}
+		busy_release(p, j->name);
+		free(j);
+		return;
+	}
+	struct queue_commit *qc = j->qc;
+	qc->done = commit_done;
+	qc->arg = j;
+	commit_submit(p->srv->commit, qc);
+}
+
+static void
+pickup_file(struct pickup *p, const char *name)
+{
+	/* Dot files are being written (sendmail's temporary names). */
+	if (name[0] == '.' || p->stopping || !busy_take(p, name))
+		return;
+	struct pickup_job *j = xcalloc(1, sizeof(*j));
+	j->p = p;
+	j->cfg = p->srv->cfg;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	snprintf(j->path, sizeof(j->path), "%s/pickup/%s",
+		 p->srv->cfg->data_dir, name);
+	workq_submit(p->srv->workq, pickup_work, pickup_done, j);
+}
+
+static void
+inotify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pickup *p = arg;
+	char buf[16384]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	(void)what;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (char *q = buf; q < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)q;
+			if (ev->len > 0 &&
+			    (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+				pickup_file(p, ev->name);
+			q += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+/* pickup_scan - files dropped while the server was not running. */
+static void
+pickup_scan(struct pickup *p)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/pickup", p->srv->cfg->data_dir);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
+			pickup_file(p, de->d_name);
+	closedir(d);
+}
+
+struct pickup *
+pickup_start(struct server *srv)
+{
+	char dir[PATH_MAX];
+	struct pickup *p = xcalloc(1, sizeof(*p));
+	p->srv = srv;
+	snprintf(dir, sizeof(dir), "%s/pickup", srv->cfg->data_dir);
+	p->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (p->ifd < 0 ||
+	    inotify_add_watch(p->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+		fatal("cannot watch %s: %s", dir, strerror(errno));
+	p->ev =
+	    event_new(srv->base, p->ifd, EV_READ | EV_PERSIST, inotify_cb, p);
+	event_add(p->ev, NULL);
+	pickup_scan(p);
+	return p;
+}
+
+void
+pickup_stop(struct pickup *p)
+{
+	p->stopping = true;
+	event_del(p->ev);
+}
+
+void
+pickup_free(struct pickup **pp)
+{
+	struct pickup *p = *pp;
+	if (p == NULL)
+		return;
+	event_free(p->ev);
+	close(p->ifd);
+	while (p->busy != NULL)
+		busy_release(p, p->busy->name);
+	free(p);
+	*pp = NULL;
+}
