@@ -59,7 +59,7 @@ UNIT_REL  := $(UNIT:tests/unit/%.c=build/tests/%)
 UNIT_ASAN := $(UNIT:tests/unit/%.c=build-asan/tests/%)
 
 .PHONY: all asan deps run test unit pytest fuzz fuzz-short bench format \
-	format-check clean
+	format-check clean install
 .SECONDARY:
 
 all: build/petrel
@@ -131,6 +131,12 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $$(find src tests/unit fuzz -name '*.[ch]')
+
+PREFIX ?= /usr/local
+install: build/petrel
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 build/petrel $(DESTDIR)$(PREFIX)/sbin/petrel
+	ln -sf petrel $(DESTDIR)$(PREFIX)/sbin/sendmail
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
 libsqlite3-dev libcrypt-dev libcmocka-dev python3 python3-pytest swaks
-dnsmasq-base clang libclang-rt-14-dev openssl fetchmail"
+dnsmasq-base clang libclang-rt-14-dev openssl fetchmail python3-aiosmtpd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

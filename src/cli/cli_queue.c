@@ -4,6 +4,8 @@
  * server's queue runner re-reads env/ on every pass).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -166,6 +168,107 @@ queue_delete(const struct config *cfg, const char *id)
 	return 0;
 }
 
+/*
+ * notify_server - tell a running server (data_dir/petrel.pid) to re-read
+ * the queue now; without one the change waits for the next start.
+ */
+static void
+notify_server(const struct config *cfg)
+{
+	char path[PATH_MAX];
+	size_t len;
+	snprintf(path, sizeof(path), "%s/petrel.pid", cfg->data_dir);
+	char *text = fsutil_read_file(path, 64, &len);
+	if (text == NULL)
+		return;
+	long pid = strtol(text, NULL, 10);
+	free(text);
+	if (pid > 1)
+		kill((pid_t)pid, SIGUSR1);
+}
+
+/* append_env - add state lines to env/ID (the queue's record). */
+static int
+append_env(const struct config *cfg, const char *id, const char *text,
+	   size_t len)
+{
+	char path[PATH_MAX];
+	queue_path(cfg->data_dir, "env", id, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsutil_write_all(fd, text, len);
+	if (r == 0)
+		r = fdatasync(fd);
+	close(fd);
+	return r;
+}
+
+static int
+flush_one(const struct config *cfg, const char *id)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "flush\t%lld\n",
+			 (long long)time(NULL));
+	return append_env(cfg, id, line, (size_t)n);
+}
+
+static int
+queue_flush(const struct config *cfg, const char *id)
+{
+	if (id == NULL) {
+		size_t n, done = 0;
+		char **ids = queue_ids(cfg->data_dir, &n);
+		for (size_t i = 0; i < n; i++)
+			if (flush_one(cfg, ids[i]) == 0)
+				done++;
+		queue_ids_free(ids, n);
+		notify_server(cfg);
+		printf("flushed %zu message%s\n", done, done == 1 ? "" : "s");
+		return 0;
+	}
+	if (!valid_id(id) || flush_one(cfg, id) < 0) {
+		fprintf(stderr, "petrel: queue flush %s: %s\n", id,
+			!valid_id(id)	  ? "malformed queue id"
+			: errno == ENOENT ? "no such message"
+					  : strerror(errno));
+		return 1;
+	}
+	notify_server(cfg);
+	printf("flushed %s\n", id);
+	return 0;
+}
+
+/* queue_bounce - every pending recipient fails now: a DSN follows. */
+static int
+queue_bounce(const struct config *cfg, const char *id)
+{
+	struct queue_envelope env;
+	char err[256];
+	if (!valid_id(id) ||
+	    queue_load(cfg->data_dir, id, &env, err, sizeof(err)) < 0) {
+		fprintf(stderr, "petrel: queue bounce %s: %s\n", id,
+			valid_id(id) ? err : "malformed queue id");
+		return 1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < env.n_rcpts; i++) {
+		if (env.rcpts[i].state != QUEUE_RCPT_PENDING)
+			continue;
+		size_t len;
+		char *line = queue_envelope_format_update(
+		    i, QUEUE_RCPT_FAILED, time(NULL), 0,
+		    "5.0.0 returned to the sender by the postmaster", &len);
+		if (append_env(cfg, id, line, len) == 0)
+			n++;
+		free(line);
+	}
+	queue_envelope_free(&env);
+	notify_server(cfg);
+	printf("bounced %zu recipient%s of %s\n", n, n == 1 ? "" : "s", id);
+	return 0;
+}
+
 int
 cli_queue(const struct config *cfg, int argc, char **argv)
 {
@@ -175,15 +278,11 @@ cli_queue(const struct config *cfg, int argc, char **argv)
 		return queue_show(cfg, argv[1]);
 	if (argc == 2 && strcmp(argv[0], "delete") == 0)
 		return queue_delete(cfg, argv[1]);
-	if (argc >= 1 &&
-	    (strcmp(argv[0], "flush") == 0 || strcmp(argv[0], "bounce") == 0)) {
-		fprintf(stderr,
-			"petrel: queue %s: not available in this version "
-			"(comes with outbound delivery)\n",
-			argv[0]);
-		return 1;
-	}
-	fprintf(stderr,
-		"petrel: usage: queue list | show ID | delete ID|all\n");
+	if ((argc == 1 || argc == 2) && strcmp(argv[0], "flush") == 0)
+		return queue_flush(cfg, argc == 2 ? argv[1] : NULL);
+	if (argc == 2 && strcmp(argv[0], "bounce") == 0)
+		return queue_bounce(cfg, argv[1]);
+	fprintf(stderr, "petrel: usage: queue list | show ID | flush [ID] | "
+			"delete ID|all | bounce ID\n");
 	return 2;
 }

@@ -213,6 +213,13 @@ parse_line(struct queue_envelope *env, char **f, size_t nf, char *err,
 		r->next_attempt = (time_t)next;
 		free(r->last_error);
 		r->last_error = xstrdup(f[4]);
+	} else if (strcmp(f[0], "flush") == 0 && nf == 2 &&
+		   parse_u64(f[1], &t) == 0) {
+		/* `petrel queue flush`: every pending recipient is due now;
+		 * not an attempt, so the back-off is not advanced. */
+		for (size_t i = 0; i < env->n_rcpts; i++)
+			if (env->rcpts[i].state == QUEUE_RCPT_PENDING)
+				env->rcpts[i].next_attempt = 0;
 	} else {
 		snprintf(err, errlen, "bad record '%s'", f[0]);
 		return -1;

@@ -18,6 +18,7 @@
  *   done    0  TIME  text                     (appended)
  *   defer   1  TIME  NEXT  text               (appended)
  *   fail    1  TIME  text                     (appended)
+ *   flush   TIME                              (appended: all due now)
  */
 #ifndef PETREL_QUEUE_ENVELOPE_H
 #define PETREL_QUEUE_ENVELOPE_H
