@@ -36,15 +36,28 @@ main(int argc, char **argv)
 
 	config_init(&cfg);
 
-	/* Invoked as sendmail: every argument is sendmail's. */
+	/*
+	 * Invoked as sendmail every argument is sendmail's, so the
+	 * configuration comes from $PETREL_CONF, ./petrel.conf or
+	 * /etc/petrel.conf, the first that exists.
+	 */
 	if (strcmp(basename(argv[0]), "sendmail") == 0) {
-		if (access("petrel.conf", R_OK) == 0 &&
-		    config_load_file(&cfg, "petrel.conf", err, sizeof(err)) <
-			0) {
+		const char *env = getenv("PETREL_CONF");
+		const char *path = NULL;
+		if (env != NULL && env[0] != '\0')
+			path = env;
+		else if (access("petrel.conf", R_OK) == 0)
+			path = "petrel.conf";
+		else if (access("/etc/petrel.conf", R_OK) == 0)
+			path = "/etc/petrel.conf";
+		if (path != NULL &&
+		    config_load_file(&cfg, path, err, sizeof(err)) < 0) {
 			fprintf(stderr, "petrel: %s\n", err);
 			return 1;
 		}
-		return cli_sendmail(&cfg, argc - 1, argv + 1);
+		int status = cli_sendmail(&cfg, argc - 1, argv + 1);
+		config_free(&cfg);
+		return status;
 	}
 
 	/* First pass: -c, so the file is read before any -o. */
