@@ -18,6 +18,8 @@
 #include "deliver/pickup.h"
 #include "net/listener.h"
 #include "net/tls.h"
+#include "auth/auth_limit.h"
+#include "util/privdrop.h"
 #include "pop3/pop3_server.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
@@ -105,15 +107,27 @@ write_pid(const struct config *cfg)
 		close(fd);
 }
 
+/*
+ * hup_cb - reload the certificates: new sessions get the new context;
+ * sessions already in TLS keep theirs (each SSL holds a reference), so
+ * nobody is dropped. A bad new certificate keeps the old one in use. The
+ * directory needs no reload: it is read fresh on every lookup.
+ */
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct server *srv = arg;
+	char err[512];
 	(void)sig;
 	(void)what;
-	(void)arg;
-	/* The directory is read fresh on every lookup; certificates come
-	 * with TLS. Nothing else is cached yet. */
-	log_info("SIGHUP: configuration reload requested");
+	SSL_CTX *ctx = tls_server_ctx_new(srv->cfg, err, sizeof(err));
+	if (ctx == NULL) {
+		log_err("SIGHUP: keeping the old certificate: %s", err);
+		return;
+	}
+	SSL_CTX_free(srv->tls_server);
+	srv->tls_server = ctx;
+	log_info("SIGHUP: certificates reloaded");
 }
 
 static int
@@ -139,14 +153,15 @@ open_listeners(struct server *srv)
 	const struct config *cfg = srv->cfg;
 
 	if (open_list(srv, &cfg->smtp_listen, smtp_server_accept) < 0 ||
+	    open_list(srv, &cfg->submission_listen, smtp_submission_accept) <
+		    0 ||
+	    open_list(srv, &cfg->smtps_listen, smtps_accept) < 0 ||
 	    open_list(srv, &cfg->pop3_listen, pop3_server_accept) < 0)
 		return -1;
 	const struct {
 		const char *key;
 		const struct config_listen_list *list;
 	} later[] = {
-	    {"submission_listen", &cfg->submission_listen},
-	    {"smtps_listen", &cfg->smtps_listen},
 	    {"pop3s_listen", &cfg->pop3s_listen},
 	    {"imap_listen", &cfg->imap_listen},
 	    {"imaps_listen", &cfg->imaps_listen},
@@ -190,6 +205,13 @@ server_run(struct config *cfg)
 		return 1;
 	}
 	queue_recover(cfg->data_dir);
+	/* Made (self-signed) in data_dir on first start, before the
+	 * ownership hand-over below. */
+	srv.tls_server = tls_server_ctx_new(cfg, err, sizeof(err));
+	if (srv.tls_server == NULL) {
+		log_err("TLS: %s", err);
+		return 1;
+	}
 	snprintf(path, sizeof(path), "%s/directory.db", cfg->data_dir);
 	srv.dir = directory_open(path, true, err, sizeof(err));
 	if (srv.dir == NULL) {
@@ -208,6 +230,14 @@ server_run(struct config *cfg)
 		directory_close(&srv.dir);
 		return 1;
 	}
+	/* Ports are bound: from here on, the unprivileged user. Before any
+	 * thread starts, so every thread is that user. */
+	if (privdrop_ownership(cfg->data_dir, cfg->user, cfg->group, err,
+			       sizeof(err)) < 0 ||
+	    privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
+		fatal("cannot drop privileges: %s", err);
+	srv.auth_limit =
+		auth_limit_new(cfg->max_auth_failures, cfg->auth_failure_window);
 	srv.commit = commit_start(srv.base, cfg);
 	srv.workq = workq_new(srv.base, 2);
 	srv.dns = dns_new(srv.base, cfg->dns_servers, cfg->n_dns_servers, err,
@@ -242,6 +272,8 @@ server_run(struct config *cfg)
 	pickup_free(&srv.pickup);
 	dns_free(&srv.dns);
 	SSL_CTX_free(srv.tls_client);
+	SSL_CTX_free(srv.tls_server);
+	auth_limit_free(&srv.auth_limit);
 	snprintf(path, sizeof(path), "%s/petrel.pid", cfg->data_dir);
 	unlink(path);
 	/* Sessions still open after the grace period are cut off. */

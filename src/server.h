@@ -21,6 +21,7 @@ struct workq;
 struct dns;
 struct scheduler;
 struct pickup;
+struct auth_limit;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct server {
@@ -33,6 +34,8 @@ struct server {
 	struct workq *workq; /* password checks, mailbox syncs */
 	struct dns *dns;
 	SSL_CTX *tls_client;	 /* outbound STARTTLS */
+	SSL_CTX *tls_server;	 /* STARTTLS, implicit TLS; new on SIGHUP */
+	struct auth_limit *auth_limit; /* failed logins per address */
 	struct scheduler *sched; /* the queue's brain */
 	struct pickup *pickup;	 /* data_dir/pickup/ watcher */
 	/* Live sessions per protocol, doubly linked, for shutdown. */

@@ -90,6 +90,8 @@ static const struct config_key config_keys[] = {
     {"outbound_connections_per_destination", KIND_UINT,
      OFF(outbound_connections_per_destination), 1},
     {"outbound_tls_required", KIND_BOOL, OFF(outbound_tls_required), 0},
+    {"max_auth_failures", KIND_UINT, OFF(max_auth_failures), 1},
+    {"auth_failure_window", KIND_DURATION, OFF(auth_failure_window), 1},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -133,6 +135,8 @@ static const struct {
     {"outbound_connections", "100"},
     {"outbound_connections_per_destination", "10"},
     {"outbound_tls_required", "no"},
+    {"max_auth_failures", "10"},
+    {"auth_failure_window", "1h"},
 };
 
 static void __attribute__((format(printf, 3, 4)))

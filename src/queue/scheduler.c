@@ -219,7 +219,9 @@ settle(struct scheduler *s, struct sched_msg *m, size_t i,
 	time_t now = time(NULL);
 
 	r->attempts++;
-	free(r->last_error);
+	/* text may be r->last_error itself (an expiry noticed at dispatch
+	 * passes it): free the old text only once the new one is made. */
+	char *old = r->last_error;
 	if (state == QUEUE_RCPT_PENDING &&
 	    retry_expired(m->env.arrival, cfg->queue_lifetime, now)) {
 		/* RFC 3463 4.4.7: delivery time expired. */
@@ -230,6 +232,7 @@ settle(struct scheduler *s, struct sched_msg *m, size_t i,
 	} else {
 		r->last_error = xstrdup(text);
 	}
+	free(old);
 	r->state = state;
 	r->next_attempt = retry_next(cfg->retry_intervals,
 				     cfg->n_retry_intervals, r->attempts, now);

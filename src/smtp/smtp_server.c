@@ -1,10 +1,13 @@
 #include "smtp/smtp_server.h"
+#include "smtp/smtp_session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -17,6 +20,8 @@
 
 #include "conf/config.h"
 #include "net/conn_limit.h"
+#include "net/line_reader.h"
+#include "net/tls.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
 #include "queue/scheduler.h"
@@ -35,56 +40,16 @@
  * limit is a little more generous, as Postfix's is.
  */
 #define SMTP_LINE_MAX	2048
+/* RFC 4954 §4: AUTH lines (and SASL responses) may be up to 12288. */
+#define SMTP_AUTH_LINE_MAX 12288
+/* In DATA the deadline moves on with every this many bytes received, so
+ * a client must keep sending to keep the session (no slowloris). */
+#define SMTP_DATA_PROGRESS (64 * 1024)
 #define SMTP_DATA_CHUNK 16384
 /* Stop reading a client whose replies are not being read, and do not
  * buffer more than this much unprocessed input. */
 #define SMTP_OUTPUT_HIGH (64 * 1024)
 #define SMTP_INPUT_HIGH	 (256 * 1024)
-
-enum smtp_state {
-	SMTP_STATE_GREETED = 1 << 0, /* before HELO/EHLO */
-	SMTP_STATE_READY = 1 << 1,   /* after HELO/EHLO, no transaction */
-	SMTP_STATE_MAIL = 1 << 2,    /* MAIL accepted, no RCPT yet */
-	SMTP_STATE_RCPT = 1 << 3,    /* at least one RCPT accepted */
-	SMTP_STATE_DATA = 1 << 4,    /* reading the message */
-	SMTP_STATE_COMMIT = 1 << 5,  /* waiting for the queue commit */
-	SMTP_STATE_CLOSING = 1 << 6, /* flushing the last reply */
-};
-
-#define SMTP_STATES_ANY                                                        \
-	(SMTP_STATE_GREETED | SMTP_STATE_READY | SMTP_STATE_MAIL |             \
-	 SMTP_STATE_RCPT)
-
-struct smtp_session {
-	struct server *srv;
-	struct bufferevent *bev;
-	struct smtp_session *prev, *next;
-	enum smtp_state state;
-	char addr[INET6_ADDRSTRLEN]; /* client address, text */
-	bool relay_client;	     /* in relay_networks */
-	bool esmtp;
-	bool shutdown;	    /* server stopping: close after this reply */
-	bool line_overflow; /* discarding the rest of an over-long line */
-	bool paused;	    /* output full: resume when it drains */
-	unsigned errors;
-	char helo[256];
-
-	/* The transaction. */
-	struct queue_envelope env; /* id, sender, final targets */
-	unsigned n_rcpt_ok;	   /* accepted RCPT commands */
-	unsigned n_rcpt_failed;
-	enum smtp_body_type body;
-
-	/* DATA. */
-	struct smtp_dot dot;
-	struct smtp_hops hops;
-	int spool_fd;
-	char *spool_path;
-	uint64_t data_size; /* decoded bytes received */
-	bool too_big;
-	int write_errno;
-	struct queue_commit *job; /* in flight to the committer */
-};
 
 struct smtp_cmd_def {
 	enum smtp_verb verb;
@@ -101,9 +66,9 @@ static void smtp_session_free(struct smtp_session *s);
  * reply - append one reply line. code < 0 means a continuation line
  * ("250-..."). Every 4xx/5xx counts towards the session's error limit.
  */
-static void __attribute__((format(printf, 4, 5)))
-reply(struct smtp_session *s, int code, const char *enhanced, const char *fmt,
-      ...)
+void
+smtp_reply(struct smtp_session *s, int code, const char *enhanced,
+	   const char *fmt, ...)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	char text[512];
@@ -128,7 +93,7 @@ reply(struct smtp_session *s, int code, const char *enhanced, const char *fmt,
 static void
 reply_error(struct smtp_session *s, const struct smtp_parse_error *e)
 {
-	reply(s, e->code, e->enhanced, "%s", e->text);
+	smtp_reply(s, e->code, e->enhanced, "%s", e->text);
 }
 
 /* close_after_reply - stop reading; free once the output is flushed. */
@@ -140,6 +105,79 @@ close_after_reply(struct smtp_session *s)
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	/* Every caller has just appended a reply, so write_cb will run
 	 * once it is flushed and free the session there. */
+}
+
+/* --- the deadline --- */
+
+/*
+ * The session's one timer. Waiting for a command it is the RFC 5321
+ * §4.5.3.2 server timeout, restarted only when a whole command has been
+ * processed (not by each byte, so a client that trickles a line a byte a
+ * minute still runs out of time); in DATA it moves on with every
+ * SMTP_DATA_PROGRESS bytes. While an AUTH failure is being answered it is
+ * the delay before the 535.
+ */
+static void
+deadline_arm(struct smtp_session *s, unsigned seconds)
+{
+	struct timeval tv = {seconds, 0};
+	evtimer_add(s->deadline, &tv);
+}
+
+/*
+ * flushed - has the last reply left the process? With STARTTLS the TLS
+ * filter's output only moves into the socket bufferevent beneath it, so
+ * that one must be empty too, or freeing now would lose the reply.
+ */
+static bool
+flushed(struct smtp_session *s)
+{
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return false;
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	return under == NULL ||
+	       evbuffer_get_length(bufferevent_get_output(under)) == 0;
+}
+
+/* How long (in 20 ms steps) a closing session waits for its flush. */
+#define SMTP_CLOSE_POLLS 250
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->state == SMTP_STATE_CLOSING) {
+		if (flushed(s) || ++s->close_polls > SMTP_CLOSE_POLLS) {
+			smtp_session_free(s);
+			return;
+		}
+		struct timeval tv = {0, 20000};
+		evtimer_add(s->deadline, &tv);
+		return;
+	}
+	if (s->state == SMTP_STATE_AUTH && s->auth_job == NULL) {
+		/* The delay after a failed AUTH is over. */
+		s->state = SMTP_STATE_READY;
+		smtp_reply(s, 535, "5.7.8",
+			   "Authentication credentials invalid");
+		smtp_session_resume(s);
+		return;
+	}
+	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_AUTH) {
+		/* Our own work is pending, not the client's. */
+		deadline_arm(s, s->srv->cfg->smtp_timeout);
+		return;
+	}
+	log_info("%s%s[%s]: timeout after %s", s->env.id,
+		 s->env.id[0] != '\0' ? ": from " : "", s->addr,
+		 s->state == SMTP_STATE_DATA ? "DATA" : "command");
+	/* RFC 5321 §4.5.3.2: the server may close after a timeout; 421
+	 * tells the client why. */
+	smtp_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		   s->srv->cfg->hostname);
+	close_after_reply(s);
 }
 
 /* --- the transaction --- */
@@ -180,24 +218,30 @@ ehlo_reply(struct smtp_session *s, bool esmtp)
 {
 	const struct config *cfg = s->srv->cfg;
 	if (!esmtp) {
-		reply(s, 250, NULL, "%s", cfg->hostname);
+		smtp_reply(s, 250, NULL, "%s", cfg->hostname);
 		return;
 	}
-	reply(s, -250, NULL, "%s Hello %s [%s]", cfg->hostname, s->helo,
+	smtp_reply(s, -250, NULL, "%s Hello %s [%s]", cfg->hostname, s->helo,
 	      s->addr);
-	reply(s, -250, NULL, "PIPELINING");
-	reply(s, -250, NULL, "SIZE %" PRIu64, cfg->max_message_size);
+	smtp_reply(s, -250, NULL, "PIPELINING");
+	smtp_reply(s, -250, NULL, "SIZE %" PRIu64, cfg->max_message_size);
 	if (cfg->smtp_vrfy_expn)
-		reply(s, -250, NULL, "VRFY");
-	reply(s, -250, NULL, "ENHANCEDSTATUSCODES");
-	reply(s, 250, NULL, "8BITMIME");
+		smtp_reply(s, -250, NULL, "VRFY");
+	smtp_reply(s, -250, NULL, "ENHANCEDSTATUSCODES");
+	/* RFC 3207: STARTTLS until TLS is on; RFC 4954: AUTH only once it
+	 * is, so no password ever crosses the wire in clear. */
+	if (!s->tls && s->srv->tls_server != NULL)
+		smtp_reply(s, -250, NULL, "STARTTLS");
+	if (s->tls && !s->authenticated)
+		smtp_reply(s, -250, NULL, "AUTH PLAIN LOGIN");
+	smtp_reply(s, 250, NULL, "8BITMIME");
 }
 
 static void
 cmd_helo(struct smtp_session *s, const struct smtp_command *c)
 {
 	if (c->args_len == 0) {
-		reply(s, 501, "5.5.4", "Syntax: %s hostname",
+		smtp_reply(s, 501, "5.5.4", "Syntax: %s hostname",
 		      smtp_verb_name(c->verb));
 		return;
 	}
@@ -224,19 +268,34 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 	struct smtp_parse_error e;
 	char sender[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
 
+	if (s->role != SMTP_ROLE_MX && !s->authenticated) {
+		/* RFC 6409 §4.3 / RFC 8314: submission needs AUTH. */
+		smtp_reply(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
 	if (smtp_parse_mail(c->args, c->args_len, &args, &e) < 0) {
 		reply_error(s, &e);
 		return;
 	}
 	/* RFC 1870 §6.2: refuse at once a message declared too big. */
 	if (args.has_size && args.size > cfg->max_message_size) {
-		reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 		return;
 	}
 	if (args.path.null_path)
 		sender[0] = '\0';
 	else if (smtp_addr_format(&args.path, sender, sizeof(sender)) < 0) {
-		reply(s, 501, "5.1.7", "Bad sender address syntax");
+		smtp_reply(s, 501, "5.1.7", "Bad sender address syntax");
+		return;
+	}
+	if (s->authenticated && !smtp_sender_owned(s, sender)) {
+		log_warn("[%s]: sender <%s> refused: not owned by "
+			 "sasl_username=%s",
+			 s->addr, sender, s->auth_user);
+		smtp_reply(s, 553, "5.7.1",
+			   "<%s>: Sender address rejected: not owned by user "
+			   "%s",
+			   sender, s->auth_user);
 		return;
 	}
 	transaction_reset(s);
@@ -249,7 +308,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 	s->state = SMTP_STATE_MAIL;
 	log_info("%s: client=[%s], helo=%s, from=<%s>", s->env.id, s->addr,
 		 s->helo, sender);
-	reply(s, 250, "2.1.0", "Ok");
+	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 
 /* add_target - one final destination, once per transaction. */
@@ -294,39 +353,39 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 		};
 		add_target(s, &pm, rcpt);
 		directory_targets_free(&t);
-		reply(s, 250, "2.1.5", "Ok");
+		smtp_reply(s, 250, "2.1.5", "Ok");
 		return 250;
 	}
 	switch (r) {
 	case DIRECTORY_OK:
 		for (size_t i = 0; i < t.n; i++)
 			add_target(s, &t.items[i], rcpt);
-		reply(s, 250, "2.1.5", "Ok");
+		smtp_reply(s, 250, "2.1.5", "Ok");
 		break;
 	case DIRECTORY_NOT_LOCAL:
 		/* An address literal, '%', '!' or a source route never gets
 		 * here for a local name: the parser keeps only the final
 		 * mailbox, and relaying is decided by the client alone. */
-		if (!s->relay_client) {
+		if (!s->relay_client && !s->authenticated) {
 			directory_targets_free(&t);
-			reply(s, 554, "5.7.1", "<%s>: Relay access denied",
+			smtp_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
 			      rcpt);
 			return 554;
 		}
 		for (size_t i = 0; i < t.n; i++)
 			add_target(s, &t.items[i], rcpt);
-		reply(s, 250, "2.1.5", "Ok");
+		smtp_reply(s, 250, "2.1.5", "Ok");
 		break;
 	case DIRECTORY_NO_SUCH_USER:
-		reply(s, 550, "5.1.1",
+		smtp_reply(s, 550, "5.1.1",
 		      "<%s>: Recipient address rejected: User unknown", rcpt);
 		break;
 	case DIRECTORY_LOOP:
-		reply(s, 550, "5.4.6", "<%s>: Alias expansion loop", rcpt);
+		smtp_reply(s, 550, "5.4.6", "<%s>: Alias expansion loop", rcpt);
 		break;
 	case DIRECTORY_TEMPFAIL:
 	default:
-		reply(s, 451, "4.3.0",
+		smtp_reply(s, 451, "4.3.0",
 		      "<%s>: Temporary lookup failure, try again later", rcpt);
 		break;
 	}
@@ -343,7 +402,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 
 	if (s->n_rcpt_ok >= s->srv->cfg->max_recipients) {
 		/* RFC 5321 §4.5.3.1.10: 452 for too many recipients. */
-		reply(s, 452, "4.5.3", "Too many recipients");
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
 	if (smtp_parse_rcpt(c->args, c->args_len, &args, &e) < 0) {
@@ -355,7 +414,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 		snprintf(rcpt, sizeof(rcpt), "postmaster");
 	else if (smtp_addr_format(&args.path, rcpt, sizeof(rcpt)) < 0) {
 		s->n_rcpt_failed++;
-		reply(s, 501, "5.1.3", "Bad recipient address syntax");
+		smtp_reply(s, 501, "5.1.3", "Bad recipient address syntax");
 		return;
 	}
 	if (rcpt_resolve(s, &args.path, rcpt) == 250) {
@@ -375,16 +434,16 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 	(void)c;
 
 	if (c->args_len != 0) {
-		reply(s, 501, "5.5.4", "Syntax: DATA");
+		smtp_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
 	}
 	if (s->state != SMTP_STATE_RCPT) {
 		/* RFC 2920 §3.1 / RFC 5321 §3.3: no valid recipients, so
 		 * no DATA, even when pipelined after failed RCPTs. */
 		if (s->n_rcpt_failed > 0)
-			reply(s, 554, "5.5.1", "No valid recipients");
+			smtp_reply(s, 554, "5.5.1", "No valid recipients");
 		else
-			reply(s, 503, "5.5.1", "Need RCPT command first");
+			smtp_reply(s, 503, "5.5.1", "Need RCPT command first");
 		return;
 	}
 	s->spool_fd = queue_spool_open(s->srv->cfg->data_dir, s->env.id, path,
@@ -392,7 +451,7 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 	if (s->spool_fd < 0) {
 		log_err("%s: cannot create spool file: %s", s->env.id,
 			strerror(errno));
-		reply(s, 451, "4.3.0", "Local error in processing");
+		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
 	}
 	s->spool_path = xstrdup(path);
@@ -403,20 +462,32 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	char *hdr;
+	/* RFC 3848: ESMTPS with TLS, ESMTPSA when also authenticated;
+	 * like Postfix, the TLS version and cipher and the authenticated
+	 * sender in comments. "for <rcpt>" only with one recipient. */
+	char tls_info[192] = "", auth_info[400] = "", for_info[300] = "";
+	if (s->tls) {
+		char d[160];
+		tls_describe(bufferevent_openssl_get_ssl(s->bev), d,
+			     sizeof(d));
+		snprintf(tls_info, sizeof(tls_info), "\t(using %s)\r\n", d);
+	}
+	if (s->authenticated)
+		snprintf(auth_info, sizeof(auth_info),
+			 "\t(Authenticated sender: %s)\r\n", s->auth_user);
 	if (s->env.n_rcpts == 1)
-		hdr = xasprintf("Received: from %s ([%s])\r\n"
-				"\tby %s (petrel) with %s id %s\r\n"
-				"\tfor <%s>; %s\r\n",
-				s->helo, s->addr, s->srv->cfg->hostname,
-				s->esmtp ? "ESMTP" : "SMTP", s->env.id,
-				s->env.rcpts[0].orcpt, date);
-	else
-		hdr = xasprintf("Received: from %s ([%s])\r\n"
-				"\tby %s (petrel) with %s id %s;\r\n"
-				"\t%s\r\n",
-				s->helo, s->addr, s->srv->cfg->hostname,
-				s->esmtp ? "ESMTP" : "SMTP", s->env.id, date);
+		snprintf(for_info, sizeof(for_info), "\r\n\tfor <%s>",
+			 s->env.rcpts[0].orcpt);
+	const char *proto = !s->esmtp		 ? "SMTP"
+			    : s->tls && s->authenticated ? "ESMTPSA"
+			    : s->tls		 ? "ESMTPS"
+			    : s->authenticated	 ? "ESMTPA"
+						 : "ESMTP";
+	char *hdr = xasprintf("Received: from %s ([%s])\r\n%s%s"
+			      "\tby %s (petrel) with %s id %s%s;\r\n\t%s\r\n",
+			      s->helo, s->addr, tls_info, auth_info,
+			      s->srv->cfg->hostname, proto, s->env.id, for_info,
+			      date);
 	size_t hlen = strlen(hdr);
 	if (fsutil_write_all(s->spool_fd, hdr, hlen) < 0)
 		s->write_errno = errno;
@@ -426,9 +497,9 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 	smtp_hops_init(&s->hops);
 	s->hops.count = 1; /* ours */
 	s->state = SMTP_STATE_DATA;
-	struct timeval tv = {s->srv->cfg->smtp_data_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	s->data_mark = 0;
+	deadline_arm(s, s->srv->cfg->smtp_data_timeout);
+	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
 
 static void
@@ -436,21 +507,21 @@ cmd_rset(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
 	transaction_reset(s);
-	reply(s, 250, "2.0.0", "Ok");
+	smtp_reply(s, 250, "2.0.0", "Ok");
 }
 
 static void
 cmd_noop(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
-	reply(s, 250, "2.0.0", "Ok");
+	smtp_reply(s, 250, "2.0.0", "Ok");
 }
 
 static void
 cmd_quit(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
-	reply(s, 221, "2.0.0", "Bye");
+	smtp_reply(s, 221, "2.0.0", "Bye");
 	close_after_reply(s);
 }
 
@@ -458,9 +529,9 @@ static void
 cmd_help(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
-	reply(s, -214, "2.0.0", "petrel ESMTP. Commands:");
-	reply(s, -214, "2.0.0", "HELO EHLO MAIL RCPT DATA RSET NOOP QUIT");
-	reply(s, 214, "2.0.0", "HELP VRFY EXPN");
+	smtp_reply(s, -214, "2.0.0", "petrel ESMTP. Commands:");
+	smtp_reply(s, -214, "2.0.0", "HELO EHLO MAIL RCPT DATA RSET NOOP QUIT");
+	smtp_reply(s, 214, "2.0.0", "HELP VRFY EXPN");
 }
 
 /* parse_vrfy_arg - "<a@b>", "a@b" or a bare local name. */
@@ -495,15 +566,15 @@ cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
 		/* RFC 5321 §3.5.3: 252 when VRFY is turned off by policy;
 		 * EXPN may be refused outright. */
 		if (expn)
-			reply(s, 502, "5.5.1", "Command not implemented");
+			smtp_reply(s, 502, "5.5.1", "Command not implemented");
 		else
-			reply(s, 252, "2.5.2",
+			smtp_reply(s, 252, "2.5.2",
 			      "Cannot VRFY user, but will accept message "
 			      "and attempt delivery");
 		return;
 	}
 	if (parse_vrfy_arg(s, c, address, sizeof(address)) < 0) {
-		reply(s, 501, "5.5.4", "Syntax: %s address",
+		smtp_reply(s, 501, "5.5.4", "Syntax: %s address",
 		      smtp_verb_name(c->verb));
 		return;
 	}
@@ -511,27 +582,79 @@ cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
 	enum directory_result r = directory_expand(s->srv->dir, address, &t);
 	if (r == DIRECTORY_OK) {
 		if (!expn) {
-			reply(s, 250, "2.1.5", "<%s>", address);
+			smtp_reply(s, 250, "2.1.5", "<%s>", address);
 		} else {
 			for (size_t i = 0; i < t.n; i++)
-				reply(s, i + 1 < t.n ? -250 : 250, "2.1.5",
+				smtp_reply(s, i + 1 < t.n ? -250 : 250, "2.1.5",
 				      "<%s>", t.items[i].address);
 		}
 	} else if (r == DIRECTORY_NOT_LOCAL) {
-		reply(s, 252, "2.5.2", "Not a local address: <%s>", address);
+		smtp_reply(s, 252, "2.5.2", "Not a local address: <%s>", address);
 	} else if (r == DIRECTORY_TEMPFAIL) {
-		reply(s, 451, "4.3.0", "Temporary lookup failure");
+		smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
 	} else {
-		reply(s, 550, "5.1.1", "<%s>: User unknown", address);
+		smtp_reply(s, 550, "5.1.1", "<%s>: User unknown", address);
 	}
 	directory_targets_free(&t);
+}
+
+static void session_setup_bev(struct smtp_session *s);
+
+/*
+ * cmd_starttls - RFC 3207. Whatever the client sent after STARTTLS in the
+ * same packet is thrown away unread (CVE-2011-0411: plaintext pipelined
+ * after STARTTLS must never run inside the TLS session), the socket's
+ * bufferevent is wrapped in an OpenSSL filter, and the session starts
+ * over: no HELO, no transaction, EHLO required.
+ */
+static void
+cmd_starttls(struct smtp_session *s, const struct smtp_command *c)
+{
+	if (s->tls) {
+		smtp_reply(s, 503, "5.5.1", "TLS already active");
+		return;
+	}
+	if (c->args_len != 0) {
+		smtp_reply(s, 501, "5.5.4", "Syntax: STARTTLS");
+		return;
+	}
+	SSL *ssl = s->srv->tls_server ? SSL_new(s->srv->tls_server) : NULL;
+	if (ssl == NULL) {
+		smtp_reply(s, 454, "4.7.0", "TLS not available");
+		return;
+	}
+	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t dropped = evbuffer_get_length(in);
+	if (dropped > 0) {
+		log_warn("[%s]: discarded %zu bytes pipelined after "
+			 "STARTTLS",
+			 s->addr, dropped);
+		evbuffer_drain(in, dropped);
+	}
+	struct bufferevent *tls = bufferevent_openssl_filter_new(
+		s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		close_after_reply(s);
+		return;
+	}
+	s->bev = tls;
+	s->tls = true;
+	s->line_overflow = false;
+	transaction_reset(s);
+	s->state = SMTP_STATE_GREETED;
+	s->esmtp = false;
+	snprintf(s->helo, sizeof(s->helo), "unknown");
+	session_setup_bev(s);
 }
 
 static void
 cmd_not_implemented(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
-	reply(s, 502, "5.5.1", "Command not implemented");
+	smtp_reply(s, 502, "5.5.1", "Command not implemented");
 }
 
 /*
@@ -551,8 +674,8 @@ static const struct smtp_cmd_def smtp_commands[] = {
     {SMTP_VERB_HELP, SMTP_STATES_ANY, cmd_help},
     {SMTP_VERB_VRFY, SMTP_STATES_ANY, cmd_vrfy_expn},
     {SMTP_VERB_EXPN, SMTP_STATES_ANY, cmd_vrfy_expn},
-    {SMTP_VERB_STARTTLS, SMTP_STATES_ANY, cmd_not_implemented},
-    {SMTP_VERB_AUTH, SMTP_STATES_ANY, cmd_not_implemented},
+    {SMTP_VERB_STARTTLS, SMTP_STATES_ANY, cmd_starttls},
+    {SMTP_VERB_AUTH, SMTP_STATES_ANY, smtp_auth_cmd},
     {SMTP_VERB_BDAT, SMTP_STATES_ANY, cmd_not_implemented},
     {SMTP_VERB_UNKNOWN, 0, NULL},
 };
@@ -564,13 +687,13 @@ bad_sequence(struct smtp_session *s, enum smtp_verb verb)
 	if (s->state == SMTP_STATE_GREETED &&
 	    (verb == SMTP_VERB_MAIL || verb == SMTP_VERB_RCPT ||
 	     verb == SMTP_VERB_DATA))
-		reply(s, 503, "5.5.1", "Send HELO/EHLO first");
+		smtp_reply(s, 503, "5.5.1", "Send HELO/EHLO first");
 	else if (verb == SMTP_VERB_MAIL)
-		reply(s, 503, "5.5.1", "Nested MAIL command");
+		smtp_reply(s, 503, "5.5.1", "Nested MAIL command");
 	else if (verb == SMTP_VERB_RCPT)
-		reply(s, 503, "5.5.1", "Need MAIL command first");
+		smtp_reply(s, 503, "5.5.1", "Need MAIL command first");
 	else
-		reply(s, 503, "5.5.1", "Need MAIL command first");
+		smtp_reply(s, 503, "5.5.1", "Need MAIL command first");
 }
 
 static void
@@ -587,7 +710,7 @@ smtp_session_command(struct smtp_session *s, const char *line, size_t len)
 	while (def->verb != SMTP_VERB_UNKNOWN && def->verb != cmd.verb)
 		def++;
 	if (def->handler == NULL) {
-		reply(s, 500, "5.5.1", "Command unrecognized");
+		smtp_reply(s, 500, "5.5.1", "Command unrecognized");
 		return;
 	}
 	if (!(def->states & s->state)) {
@@ -639,15 +762,14 @@ commit_done(struct queue_commit *job)
 	}
 	s->job = NULL;
 	if (job->error == 0)
-		reply(s, 250, "2.0.0", "Ok: queued as %s", env->id);
+		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", env->id);
 	else
-		reply(s, 451, "4.3.0", "Local error in processing");
+		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 	queue_commit_free(job);
 	s->state = SMTP_STATE_READY;
-	struct timeval tv = {s->srv->cfg->smtp_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	deadline_arm(s, s->srv->cfg->smtp_timeout);
 	if (s->shutdown) {
-		reply(s, 421, "4.3.2", "%s Service shutting down",
+		smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
 		      s->srv->cfg->hostname);
 		close_after_reply(s);
 		return;
@@ -664,21 +786,21 @@ data_end(struct smtp_session *s)
 	if (s->too_big) {
 		log_info("%s: reject: message size exceeds %" PRIu64, s->env.id,
 			 cfg->max_message_size);
-		reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 		transaction_reset(s);
 		return;
 	}
 	if (s->hops.count > cfg->max_received_headers) {
 		log_info("%s: reject: too many hops (%u Received: lines)",
 			 s->env.id, s->hops.count);
-		reply(s, 554, "5.4.6", "Too many hops: mail loop detected");
+		smtp_reply(s, 554, "5.4.6", "Too many hops: mail loop detected");
 		transaction_reset(s);
 		return;
 	}
 	if (s->write_errno != 0) {
 		log_err("%s: spool write failed: %s", s->env.id,
 			strerror(s->write_errno));
-		reply(s, 452, "4.3.1", "Insufficient system storage");
+		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
 		transaction_reset(s);
 		return;
 	}
@@ -730,6 +852,10 @@ smtp_session_data(struct smtp_session *s)
 			s->write_errno = errno;
 	}
 	s->data_size += outlen;
+	if (s->data_size - s->data_mark >= SMTP_DATA_PROGRESS) {
+		s->data_mark = s->data_size;
+		deadline_arm(s, s->srv->cfg->smtp_data_timeout);
+	}
 	if (!s->too_big) {
 		smtp_hops_feed(&s->hops, out, outlen);
 		if (s->write_errno == 0 &&
@@ -748,16 +874,15 @@ smtp_session_data(struct smtp_session *s)
 static void
 smtp_session_process(struct smtp_session *s)
 {
-	static char line[SMTP_LINE_MAX + 1];
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	static char line[SMTP_AUTH_LINE_MAX + 1];
 
 	while (s->state != SMTP_STATE_CLOSING &&
-	       s->state != SMTP_STATE_COMMIT) {
+	       s->state != SMTP_STATE_COMMIT && s->state != SMTP_STATE_AUTH) {
 		if (s->errors > s->srv->cfg->max_errors) {
 			log_info("[%s]: too many errors, disconnecting",
 				 s->addr);
-			reply(s, 421, "4.7.0", "%s Error: too many errors",
-			      s->srv->cfg->hostname);
+			smtp_reply(s, 421, "4.7.0", "%s Error: too many errors",
+				   s->srv->cfg->hostname);
 			close_after_reply(s);
 			return;
 		}
@@ -773,39 +898,43 @@ smtp_session_process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		size_t eol_len;
-		struct evbuffer_ptr p =
-		    evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-		if (p.pos < 0) {
-			size_t have = evbuffer_get_length(in);
-			if (have > SMTP_LINE_MAX) {
-				/* Drop what we have; the rest of the line
-				 * is dropped when its end arrives. */
-				evbuffer_drain(in, have);
-				s->line_overflow = true;
-			}
+		/* Fetched each time: STARTTLS replaces the bufferevent. */
+		struct evbuffer *in = bufferevent_get_input(s->bev);
+		size_t len;
+		enum line_status st = line_read(in, line, SMTP_AUTH_LINE_MAX,
+						&len, &s->line_overflow);
+		if (st == LINE_NONE)
 			return;
-		}
-		size_t len = (size_t)p.pos;
-		if (s->line_overflow || len > SMTP_LINE_MAX) {
-			evbuffer_drain(in, len + eol_len);
-			s->line_overflow = false;
-			reply(s, 500, "5.5.2", "Line too long");
+		deadline_arm(s, s->srv->cfg->smtp_timeout);
+		/* Only AUTH and its SASL responses may use the longer
+		 * limit; every other command keeps RFC 5321's. */
+		if (st == LINE_TOO_LONG ||
+		    (len > SMTP_LINE_MAX && s->sasl == SMTP_SASL_NONE &&
+		     strncasecmp(line, "AUTH ", 5) != 0)) {
+			s->sasl = SMTP_SASL_NONE;
+			smtp_reply(s, 500, "5.5.2", "Line too long");
 			continue;
 		}
-		evbuffer_remove(in, line, len);
-		evbuffer_drain(in, eol_len);
-		line[len] = '\0';
-		smtp_session_command(s, line, len);
+		if (s->sasl != SMTP_SASL_NONE)
+			smtp_auth_continue(s, line, len);
+		else
+			smtp_session_command(s, line, len);
+		explicit_bzero(line, len);
 		if (s->shutdown && s->state != SMTP_STATE_CLOSING &&
 		    s->state != SMTP_STATE_COMMIT &&
 		    s->state != SMTP_STATE_DATA) {
-			reply(s, 421, "4.3.2", "%s Service shutting down",
-			      s->srv->cfg->hostname);
+			smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
+				   s->srv->cfg->hostname);
 			close_after_reply(s);
 			return;
 		}
 	}
+}
+
+void
+smtp_session_resume(struct smtp_session *s)
+{
+	smtp_session_process(s);
 }
 
 static void
@@ -819,9 +948,16 @@ static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
+	(void)bev;
 	if (s->state == SMTP_STATE_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (flushed(s)) {
 			smtp_session_free(s);
+		} else if (evbuffer_get_length(bufferevent_get_output(
+				   s->bev)) == 0) {
+			/* TLS: poll until the socket layer is empty too. */
+			struct timeval tv = {0, 20000};
+			evtimer_add(s->deadline, &tv);
+		}
 		return;
 	}
 	if (s->paused) {
@@ -859,7 +995,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		/* RFC 5321 §4.5.3.2: the server may close after a timeout;
 		 * 421 tells the client why. */
-		reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		smtp_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 		      s->srv->cfg->hostname);
 		close_after_reply(s);
 		return;
@@ -881,6 +1017,8 @@ smtp_session_free(struct smtp_session *s)
 
 	if (s->job != NULL)
 		s->job->arg = NULL; /* it completes without us */
+	smtp_auth_detach(s);
+	event_free(s->deadline);
 	spool_discard(s);
 	queue_envelope_free(&s->env);
 	if (s->prev != NULL)
@@ -908,14 +1046,25 @@ refuse(int fd, const char *hostname, const char *why)
 	close(fd);
 }
 
-void
-smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
-		   void *arg)
+/* session_setup_bev - callbacks, limits and timeouts of s->bev. */
+static void
+session_setup_bev(struct smtp_session *s)
 {
-	struct server *srv = arg;
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH);
+	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_HIGH / 4, 0);
+	/* Reading is bounded by the session's deadline; writing by this. */
+	struct timeval tv = {s->srv->cfg->smtp_timeout, 0};
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void
+session_accept(struct server *srv, int fd, const struct sockaddr *sa,
+	       enum smtp_role role)
+{
 	const struct config *cfg = srv->cfg;
 	char addr[INET6_ADDRSTRLEN] = "?";
-	(void)salen;
 
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
@@ -947,32 +1096,67 @@ smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
+	s->role = role;
 	s->spool_fd = -1;
 	s->relay_client = relay;
 	s->state = SMTP_STATE_GREETED;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	snprintf(s->helo, sizeof(s->helo), "unknown");
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (role == SMTP_ROLE_SMTPS) {
+		/* RFC 8314: TLS from the first byte. */
+		SSL *ssl = srv->tls_server ? SSL_new(srv->tls_server) : NULL;
+		s->bev = ssl == NULL ? NULL
+				     : bufferevent_openssl_socket_new(
+					       srv->base, fd, ssl,
+					       BUFFEREVENT_SSL_ACCEPTING,
+					       BEV_OPT_CLOSE_ON_FREE);
+		if (s->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+		s->tls = true;
+	} else {
+		s->bev = bufferevent_socket_new(srv->base, fd,
+						BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (s->bev == NULL) {
 		conn_limit_release(srv->per_ip, addr);
 		close(fd);
 		free(s);
 		return;
 	}
+	s->deadline = evtimer_new(srv->base, deadline_cb, s);
 	s->next = srv->sessions;
 	if (s->next != NULL)
 		s->next->prev = s;
 	srv->sessions = s;
 	srv->n_sessions++;
 
-	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH);
-	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_HIGH / 4, 0);
-	struct timeval tv = {cfg->smtp_timeout, 0};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	session_setup_bev(s);
+	deadline_arm(s, cfg->smtp_timeout);
 	log_debug("connect from [%s]", addr);
-	reply(s, 220, NULL, "%s ESMTP petrel", cfg->hostname);
+	smtp_reply(s, 220, NULL, "%s ESMTP petrel", cfg->hostname);
+}
+
+void
+smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+		   void *arg)
+{
+	(void)salen;
+	session_accept(arg, fd, sa, SMTP_ROLE_MX);
+}
+
+void
+smtp_submission_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+		       void *arg)
+{
+	(void)salen;
+	session_accept(arg, fd, sa, SMTP_ROLE_SUBMISSION);
+}
+
+void
+smtps_accept(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
+{
+	(void)salen;
+	session_accept(arg, fd, sa, SMTP_ROLE_SMTPS);
 }
 
 void
@@ -981,7 +1165,8 @@ smtp_session_shutdown(struct smtp_session *s)
 	s->shutdown = true;
 	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_CLOSING)
 		return;
-	reply(s, 421, "4.3.2", "%s Service shutting down",
+	s->sasl = SMTP_SASL_NONE;
+	smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
 	      s->srv->cfg->hostname);
 	close_after_reply(s);
 }

@@ -22,9 +22,13 @@
 struct server;
 struct smtp_session;
 
-/* smtp_server_accept - listener callback: a new client on port 25. */
+/* Listener callbacks: a new client on port 25, 587 or 465. */
 void smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 			void *arg);
+void smtp_submission_accept(int fd, const struct sockaddr *sa,
+			    socklen_t salen, void *arg);
+void smtps_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+		  void *arg);
 
 /*
  * smtp_session_shutdown - the server is stopping: an idle session gets

@@ -821,6 +821,11 @@ test_print(void **state)
 	    "smtp_timeout",
 	    "smtp_data_timeout",
 	    "log_level",
+	    "outbound_connections",
+	    "outbound_connections_per_destination",
+	    "outbound_tls_required",
+	    "max_auth_failures",
+	    "auth_failure_window",
 	};
 	struct config cfg;
 	char err[256], *out, *p;
