@@ -18,6 +18,9 @@
 /* A destination gets another connection while it has more than this many
  * messages waiting per open connection. */
 #define REMOTE_BACKLOG_PER_CONN 4
+/* A connection with nothing to send stays open this long for more mail to
+ * the same destination (Postfix's connection cache keeps ~2 s too). */
+#define REMOTE_IDLE_SECONDS 2
 
 struct dest;
 
@@ -25,6 +28,7 @@ struct conn {
 	struct dest *dest;
 	struct smtp_client *client;
 	struct remote_item *current; /* pulled, not yet done */
+	bool idle;		     /* next() found nothing: waiting */
 	struct conn *next;
 };
 
@@ -88,7 +92,8 @@ conn_next(void *arg)
 {
 	struct conn *c = arg;
 	struct dest *d = c->dest;
-	if (d->ready == NULL || d->r->stopping)
+	c->idle = d->ready == NULL || d->r->stopping;
+	if (c->idle)
 		return NULL;
 	struct remote_item *it = d->ready;
 	d->ready = it->next;
@@ -163,6 +168,7 @@ conn_start(struct dest *d)
 	    .auth_password = r->smarthost ? cfg->smarthost_password : NULL,
 	    .timeout = 300,
 	    .data_timeout = 600,
+	    .idle_timeout = REMOTE_IDLE_SECONDS,
 	};
 	c->dest = d;
 	c->next = d->conns;
@@ -201,6 +207,15 @@ dest_kick(struct dest *d)
 
 	if (d->n_ready == 0 || d->query != NULL || r->stopping)
 		return;
+	/* Idle connections first: one per waiting message at most. */
+	size_t woken = 0;
+	for (struct conn *c = d->conns; c != NULL && woken < d->n_ready;
+	     c = c->next)
+		if (c->idle) {
+			c->idle = false;
+			smtp_client_wake(c->client);
+			woken++;
+		}
 	if (!d->have_hosts || time(NULL) - d->hosts_time > REMOTE_DNS_CACHE) {
 		d->have_hosts = false;
 		if (r->smarthost)

@@ -58,6 +58,7 @@ enum client_state {
 	ST_DOT,
 	ST_DOT_IGNORE,
 	ST_RSET,
+	ST_IDLE,
 	ST_QUIT,
 	ST_DEAD,
 };
@@ -81,6 +82,7 @@ static const char *const state_names[] = {
     [ST_DOT] = "DOT",
     [ST_DOT_IGNORE] = "DOT_IGNORE",
     [ST_RSET] = "RSET",
+    [ST_IDLE] = "IDLE",
     [ST_QUIT] = "QUIT",
     [ST_DEAD] = "DEAD",
 };
@@ -105,6 +107,7 @@ static const char *const state_doing[] = {
     [ST_DOT] = "sending end of data -- message may be sent more than once",
     [ST_DOT_IGNORE] = "sending end of data",
     [ST_RSET] = "sending RSET",
+    [ST_IDLE] = "waiting for more mail",
     [ST_QUIT] = "sending QUIT",
     [ST_DEAD] = "closing",
 };
@@ -151,9 +154,12 @@ struct smtp_client {
 	/* Callbacks into the scheduler may ask to abort: done later. */
 	int depth;
 	bool abort_requested, aborting;
+	bool wake; /* smtp_client_wake while idle: pull again */
 };
 
 static void client_try_next(struct smtp_client *c);
+static bool next_message(struct smtp_client *c);
+static void send_quit(struct smtp_client *c);
 static bool client_process(struct smtp_client *c);
 static bool client_after_ehlo(struct smtp_client *c);
 
@@ -413,7 +419,8 @@ host_fail(struct smtp_client *c, bool permanent, bool retry_plain,
 static void
 conn_failed(struct smtp_client *c, int code, const char *error)
 {
-	if (c->state == ST_QUIT) {
+	if (c->state == ST_QUIT || c->state == ST_IDLE) {
+		/* An idle connection the server closed: nothing lost. */
 		client_end(c, NULL, false);
 		return;
 	}
@@ -533,6 +540,16 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct smtp_client *c = arg;
 	(void)fd;
 	(void)what;
+	if (c->state == ST_IDLE) {
+		/* Woken: pull again (may go idle again); else time's up. */
+		bool wake = c->wake;
+		c->wake = false;
+		if (wake)
+			next_message(c);
+		else
+			send_quit(c);
+		return;
+	}
 	if (c->state == ST_START) {
 		client_try_next(c);
 		return;
@@ -715,7 +732,13 @@ start_auth(struct smtp_client *c)
 	return false;
 }
 
-static bool next_message(struct smtp_client *c);
+static void
+send_quit(struct smtp_client *c)
+{
+	send_line(c, NULL, "QUIT");
+	set_state(c, ST_QUIT);
+	set_timeouts(c, c->opt.timeout, c->opt.timeout);
+}
 
 static bool
 client_ready(struct smtp_client *c)
@@ -797,10 +820,17 @@ next_message(struct smtp_client *c)
 			client_do_abort(c);
 			return false;
 		}
+		if (m == NULL && c->opt.idle_timeout > 0) {
+			/* Keep the connection for mail that comes soon
+			 * (smtp_client_wake), QUIT when the time is up. */
+			set_state(c, ST_IDLE);
+			set_timeouts(c, 0, 0);
+			struct timeval tv = {(time_t)c->opt.idle_timeout, 0};
+			evtimer_add(c->timer, &tv);
+			return true;
+		}
 		if (m == NULL) {
-			send_line(c, NULL, "QUIT");
-			set_state(c, ST_QUIT);
-			set_timeouts(c, c->opt.timeout, c->opt.timeout);
+			send_quit(c);
 			return true;
 		}
 		if (m->n_rcpts == 0) {
@@ -964,6 +994,12 @@ handle_reply(struct smtp_client *c, const struct smtp_reply *r)
 
 	reply_text(r, text, sizeof(text));
 	log_debug("smtp %s: < %s", c->peer, text);
+
+	if (c->state == ST_IDLE) {
+		/* Unasked (a 421 before the server closes): just go. */
+		client_end(c, NULL, false);
+		return false;
+	}
 
 	/* §3.8: 421 means the server is closing the channel. */
 	if (code == 421 && c->ready && c->state != ST_QUIT) {
@@ -1285,6 +1321,16 @@ smtp_client_start(struct event_base *base, const struct dns_result *hosts,
 	struct timeval now = {0, 0};
 	evtimer_add(c->timer, &now);
 	return c;
+}
+
+void
+smtp_client_wake(struct smtp_client *c)
+{
+	if (c->state != ST_IDLE || c->wake)
+		return;
+	c->wake = true;
+	struct timeval now = {0, 0};
+	evtimer_add(c->timer, &now); /* later on the loop, never now */
 }
 
 void

@@ -79,6 +79,9 @@ struct smtp_client_options {
 	const char *auth_password;
 	unsigned timeout;      /* seconds per reply (default 300) */
 	unsigned data_timeout; /* seconds for the reply to the dot (600) */
+	/* Seconds a connection with nothing to send waits for more (see
+	 * smtp_client_wake) before QUIT; 0: QUIT at once. */
+	unsigned idle_timeout;
 };
 
 /*
@@ -91,6 +94,12 @@ struct smtp_client *smtp_client_start(struct event_base *base,
 				      const struct smtp_client_options *opt,
 				      const struct smtp_client_ops *ops,
 				      void *arg);
+
+/*
+ * smtp_client_wake - an idle client (next() returned NULL, idle_timeout
+ * not over) calls next() again, later on the loop. Otherwise a no-op.
+ */
+void smtp_client_wake(struct smtp_client *c);
 
 /*
  * smtp_client_abort - stop now (server shutting down): every message in

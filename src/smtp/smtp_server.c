@@ -1017,6 +1017,7 @@ smtp_session_free(struct smtp_session *s)
 
 	if (s->job != NULL)
 		s->job->arg = NULL; /* it completes without us */
+	log_debug("disconnect from [%s]", s->addr);
 	smtp_auth_detach(s);
 	event_free(s->deadline);
 	spool_discard(s);
