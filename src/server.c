@@ -154,15 +154,15 @@ open_listeners(struct server *srv)
 
 	if (open_list(srv, &cfg->smtp_listen, smtp_server_accept) < 0 ||
 	    open_list(srv, &cfg->submission_listen, smtp_submission_accept) <
-		    0 ||
+		0 ||
 	    open_list(srv, &cfg->smtps_listen, smtps_accept) < 0 ||
-	    open_list(srv, &cfg->pop3_listen, pop3_server_accept) < 0)
+	    open_list(srv, &cfg->pop3_listen, pop3_server_accept) < 0 ||
+	    open_list(srv, &cfg->pop3s_listen, pop3s_accept) < 0)
 		return -1;
 	const struct {
 		const char *key;
 		const struct config_listen_list *list;
 	} later[] = {
-	    {"pop3s_listen", &cfg->pop3s_listen},
 	    {"imap_listen", &cfg->imap_listen},
 	    {"imaps_listen", &cfg->imaps_listen},
 	};
@@ -237,7 +237,7 @@ server_run(struct config *cfg)
 	    privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
 		fatal("cannot drop privileges: %s", err);
 	srv.auth_limit =
-		auth_limit_new(cfg->max_auth_failures, cfg->auth_failure_window);
+	    auth_limit_new(cfg->max_auth_failures, cfg->auth_failure_window);
 	srv.commit = commit_start(srv.base, cfg);
 	srv.workq = workq_new(srv.base, 2);
 	srv.dns = dns_new(srv.base, cfg->dns_servers, cfg->n_dns_servers, err,

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -18,6 +20,7 @@
 #include "auth/auth.h"
 #include "auth/sasl.h"
 #include "conf/config.h"
+#include "net/bev.h"
 #include "net/conn_limit.h"
 #include "net/line_reader.h"
 #include "pop3/pop3_parse.h"
@@ -59,6 +62,8 @@ struct pop3_session {
 	enum pop3_state state;
 	char addr[INET6_ADDRSTRLEN];
 	bool line_overflow;
+	bool tls;	      /* STLS done, or POP3S */
+	unsigned close_polls; /* closing: waits for the flush */
 	unsigned errors;
 	unsigned auth_failures;
 	char user[POP3_USER_MAX + 1];
@@ -181,8 +186,17 @@ auth_fail_reply(evutil_socket_t fd, short what, void *arg)
 	struct pop3_session *s = arg;
 	(void)fd;
 	(void)what;
-	if (s->state == POP3_STATE_CLOSING)
-		return; /* stopped meanwhile (shutdown): stay closing */
+	if (s->state == POP3_STATE_CLOSING) {
+		/* Closing: this timer polls until the last reply has left
+		 * (through TLS too), then frees. Bounded: 5 s. */
+		if (bev_flushed(s->bev) || ++s->close_polls > 250) {
+			pop3_session_free(s);
+			return;
+		}
+		struct timeval tv = {0, 20000};
+		evtimer_add(s->delay_ev, &tv);
+		return;
+	}
 	err(s, "[AUTH] Authentication failed");
 	if (s->auth_failures >= POP3_MAX_AUTH_FAILURES) {
 		close_after_reply(s);
@@ -584,6 +598,9 @@ cmd_capa(struct pop3_session *s, const struct pop3_command *c)
 {
 	(void)c;
 	ok(s, "Capability list follows");
+	/* RFC 2595 §4: STLS until TLS is on (and only before login). */
+	if (!s->tls && s->mb == NULL && s->srv->tls_server != NULL)
+		evbuffer_add(bufferevent_get_output(s->bev), "STLS\r\n", 6);
 	evbuffer_add_printf(bufferevent_get_output(s->bev),
 			    "TOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n"
 			    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
@@ -598,11 +615,42 @@ cmd_apop(struct pop3_session *s, const struct pop3_command *c)
 	err(s, "APOP is not supported; use USER/PASS or AUTH PLAIN");
 }
 
+static void setup_bev(struct pop3_session *s);
+
+/*
+ * cmd_stls - RFC 2595 §4. As with SMTP STARTTLS, anything the client sent
+ * after STLS before the handshake is discarded unread (CVE-2011-0411), and
+ * the session starts over in AUTHORIZATION with no USER given.
+ */
 static void
 cmd_stls(struct pop3_session *s, const struct pop3_command *c)
 {
 	(void)c;
-	err(s, "STLS is not available");
+	if (s->tls) {
+		err(s, "TLS is already active");
+		return;
+	}
+	SSL *ssl = s->srv->tls_server ? SSL_new(s->srv->tls_server) : NULL;
+	if (ssl == NULL) {
+		err(s, "[SYS/TEMP] TLS is not available");
+		return;
+	}
+	ok(s, "Begin TLS negotiation");
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	struct bufferevent *tls = bufferevent_openssl_filter_new(
+	    s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		close_after_reply(s);
+		return;
+	}
+	s->bev = tls;
+	s->tls = true;
+	s->have_user = false;
+	s->line_overflow = false;
+	setup_bev(s);
 }
 
 enum {
@@ -712,8 +760,14 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct pop3_session *s = arg;
 	if (s->state == POP3_STATE_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (bev_flushed(bev)) {
 			pop3_session_free(s);
+		} else if (evbuffer_get_length(bufferevent_get_output(bev)) ==
+			       0 &&
+			   !evtimer_pending(s->delay_ev, NULL)) {
+			struct timeval tv = {0, 20000};
+			evtimer_add(s->delay_ev, &tv);
+		}
 		return;
 	}
 	if (s->state == POP3_STATE_SENDING)
@@ -762,14 +816,12 @@ pop3_session_free(struct pop3_session *s)
 	server_session_gone(srv);
 }
 
-void
-pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
-		   void *arg)
+static void
+session_accept(struct server *srv, int fd, const struct sockaddr *sa,
+	       bool implicit_tls)
 {
-	struct server *srv = arg;
 	const struct config *cfg = srv->cfg;
 	char addr[INET6_ADDRSTRLEN] = "?";
-	(void)salen;
 
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
@@ -796,7 +848,21 @@ pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 	s->lock_fd = -1;
 	s->send_fd = -1;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (implicit_tls) {
+		/* RFC 8314: POP3S, TLS from the first byte. */
+		SSL *ssl = srv->tls_server ? SSL_new(srv->tls_server) : NULL;
+		s->bev = ssl == NULL ? NULL
+				     : bufferevent_openssl_socket_new(
+					   srv->base, fd, ssl,
+					   BUFFEREVENT_SSL_ACCEPTING,
+					   BEV_OPT_CLOSE_ON_FREE);
+		if (s->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+		s->tls = true;
+	} else {
+		s->bev = bufferevent_socket_new(srv->base, fd,
+						BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (s->bev == NULL) {
 		conn_limit_release(srv->per_ip, addr);
 		close(fd);
@@ -809,13 +875,34 @@ pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 		s->next->prev = s;
 	srv->pop3_sessions = s;
 	srv->n_sessions++;
+	setup_bev(s);
+	ok(s, "petrel POP3 server ready");
+}
+
+void
+pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+		   void *arg)
+{
+	(void)salen;
+	session_accept(arg, fd, sa, false);
+}
+
+void
+pop3s_accept(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
+{
+	(void)salen;
+	session_accept(arg, fd, sa, true);
+}
+
+static void
+setup_bev(struct pop3_session *s)
+{
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, 64 * 1024);
 	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_HIGH / 4, 0);
 	struct timeval tv = {POP3_TIMEOUT, 0};
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	ok(s, "petrel POP3 server ready");
 }
 
 void

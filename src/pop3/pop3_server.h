@@ -21,9 +21,11 @@
 
 struct pop3_session;
 
-/* pop3_server_accept - listener callback: a new POP3 client. */
+/* Listener callbacks: a new POP3 client (110), or POP3S (995). */
 void pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 			void *arg);
+void pop3s_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+		  void *arg);
 
 /* pop3_session_shutdown - server stopping: close (no UPDATE state). */
 void pop3_session_shutdown(struct pop3_session *s);

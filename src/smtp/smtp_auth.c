@@ -70,12 +70,11 @@ auth_done(void *arg)
 		smtp_session_resume(s);
 	} else if (j->result < 0) {
 		s->state = SMTP_STATE_READY;
-		smtp_reply(s, 454, "4.7.0",
-			   "Temporary authentication failure");
+		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure");
 		smtp_session_resume(s);
 	} else {
-		unsigned n = auth_limit_fail(s->srv->auth_limit, s->addr,
-					     time(NULL));
+		unsigned n =
+		    auth_limit_fail(s->srv->auth_limit, s->addr, time(NULL));
 		/* Every failure is logged with the address (fail2ban and
 		 * the like read this line). */
 		log_warn("[%s]: SASL %s authentication failed for <%s> "
@@ -97,8 +96,7 @@ check(struct smtp_session *s, const char *mech, const char *user,
 	struct smtp_auth_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->mech = mech;
-	snprintf(j->data_dir, sizeof(j->data_dir), "%s",
-		 s->srv->cfg->data_dir);
+	snprintf(j->data_dir, sizeof(j->data_dir), "%s", s->srv->cfg->data_dir);
 	snprintf(j->user, sizeof(j->user), "%s", user);
 	snprintf(j->pass, sizeof(j->pass), "%s", pass);
 	s->auth_job = j;
@@ -110,8 +108,7 @@ check(struct smtp_session *s, const char *mech, const char *user,
 static bool
 decode_line(const char *b64, size_t len, char *out, size_t outlen)
 {
-	long n = sasl_base64_decode(b64, len, (unsigned char *)out,
-				    outlen - 1);
+	long n = sasl_base64_decode(b64, len, (unsigned char *)out, outlen - 1);
 	if (n < 0)
 		return false;
 	out[n] = '\0';
@@ -181,8 +178,8 @@ smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c)
 	if (s->state != SMTP_STATE_READY) {
 		smtp_reply(s, 503, "5.5.1",
 			   s->state == SMTP_STATE_GREETED
-				   ? "Send EHLO first"
-				   : "AUTH not allowed in a mail transaction");
+			       ? "Send EHLO first"
+			       : "AUTH not allowed in a mail transaction");
 		return;
 	}
 	if (auth_limit_blocked(s->srv->auth_limit, s->addr, time(NULL))) {
@@ -247,7 +244,7 @@ smtp_sender_owned(struct smtp_session *s, const char *sender)
 	/* The sender is owned when it leads (itself, with +tag, or as an
 	 * alias or list) to the user's own mailbox. */
 	if (directory_expand(s->srv->dir, s->auth_user, &mine) !=
-		    DIRECTORY_OK ||
+		DIRECTORY_OK ||
 	    directory_expand(s->srv->dir, sender, &theirs) != DIRECTORY_OK)
 		goto out;
 	for (size_t i = 0; i < mine.n && !owned; i++) {

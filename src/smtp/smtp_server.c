@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "net/bev.h"
 #include "net/conn_limit.h"
 #include "net/line_reader.h"
 #include "net/tls.h"
@@ -39,13 +40,13 @@
  * (SIZE, AUTH=, long parameters) make longer ones legitimate, so the hard
  * limit is a little more generous, as Postfix's is.
  */
-#define SMTP_LINE_MAX	2048
+#define SMTP_LINE_MAX 2048
 /* RFC 4954 §4: AUTH lines (and SASL responses) may be up to 12288. */
 #define SMTP_AUTH_LINE_MAX 12288
 /* In DATA the deadline moves on with every this many bytes received, so
  * a client must keep sending to keep the session (no slowloris). */
 #define SMTP_DATA_PROGRESS (64 * 1024)
-#define SMTP_DATA_CHUNK 16384
+#define SMTP_DATA_CHUNK	   16384
 /* Stop reading a client whose replies are not being read, and do not
  * buffer more than this much unprocessed input. */
 #define SMTP_OUTPUT_HIGH (64 * 1024)
@@ -124,19 +125,10 @@ deadline_arm(struct smtp_session *s, unsigned seconds)
 	evtimer_add(s->deadline, &tv);
 }
 
-/*
- * flushed - has the last reply left the process? With STARTTLS the TLS
- * filter's output only moves into the socket bufferevent beneath it, so
- * that one must be empty too, or freeing now would lose the reply.
- */
 static bool
 flushed(struct smtp_session *s)
 {
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
-		return false;
-	struct bufferevent *under = bufferevent_get_underlying(s->bev);
-	return under == NULL ||
-	       evbuffer_get_length(bufferevent_get_output(under)) == 0;
+	return bev_flushed(s->bev);
 }
 
 /* How long (in 20 ms steps) a closing session waits for its flush. */
@@ -222,7 +214,7 @@ ehlo_reply(struct smtp_session *s, bool esmtp)
 		return;
 	}
 	smtp_reply(s, -250, NULL, "%s Hello %s [%s]", cfg->hostname, s->helo,
-	      s->addr);
+		   s->addr);
 	smtp_reply(s, -250, NULL, "PIPELINING");
 	smtp_reply(s, -250, NULL, "SIZE %" PRIu64, cfg->max_message_size);
 	if (cfg->smtp_vrfy_expn)
@@ -242,7 +234,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_command *c)
 {
 	if (c->args_len == 0) {
 		smtp_reply(s, 501, "5.5.4", "Syntax: %s hostname",
-		      smtp_verb_name(c->verb));
+			   smtp_verb_name(c->verb));
 		return;
 	}
 	size_t n = c->args_len < sizeof(s->helo) - 1 ? c->args_len
@@ -369,7 +361,7 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 		if (!s->relay_client && !s->authenticated) {
 			directory_targets_free(&t);
 			smtp_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
-			      rcpt);
+				   rcpt);
 			return 554;
 		}
 		for (size_t i = 0; i < t.n; i++)
@@ -378,7 +370,8 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 		break;
 	case DIRECTORY_NO_SUCH_USER:
 		smtp_reply(s, 550, "5.1.1",
-		      "<%s>: Recipient address rejected: User unknown", rcpt);
+			   "<%s>: Recipient address rejected: User unknown",
+			   rcpt);
 		break;
 	case DIRECTORY_LOOP:
 		smtp_reply(s, 550, "5.4.6", "<%s>: Alias expansion loop", rcpt);
@@ -386,7 +379,8 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 	case DIRECTORY_TEMPFAIL:
 	default:
 		smtp_reply(s, 451, "4.3.0",
-		      "<%s>: Temporary lookup failure, try again later", rcpt);
+			   "<%s>: Temporary lookup failure, try again later",
+			   rcpt);
 		break;
 	}
 	directory_targets_free(&t);
@@ -468,8 +462,7 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 	char tls_info[192] = "", auth_info[400] = "", for_info[300] = "";
 	if (s->tls) {
 		char d[160];
-		tls_describe(bufferevent_openssl_get_ssl(s->bev), d,
-			     sizeof(d));
+		tls_describe(bufferevent_openssl_get_ssl(s->bev), d, sizeof(d));
 		snprintf(tls_info, sizeof(tls_info), "\t(using %s)\r\n", d);
 	}
 	if (s->authenticated)
@@ -478,16 +471,16 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 	if (s->env.n_rcpts == 1)
 		snprintf(for_info, sizeof(for_info), "\r\n\tfor <%s>",
 			 s->env.rcpts[0].orcpt);
-	const char *proto = !s->esmtp		 ? "SMTP"
+	const char *proto = !s->esmtp			 ? "SMTP"
 			    : s->tls && s->authenticated ? "ESMTPSA"
-			    : s->tls		 ? "ESMTPS"
-			    : s->authenticated	 ? "ESMTPA"
-						 : "ESMTP";
-	char *hdr = xasprintf("Received: from %s ([%s])\r\n%s%s"
-			      "\tby %s (petrel) with %s id %s%s;\r\n\t%s\r\n",
-			      s->helo, s->addr, tls_info, auth_info,
-			      s->srv->cfg->hostname, proto, s->env.id, for_info,
-			      date);
+			    : s->tls			 ? "ESMTPS"
+			    : s->authenticated		 ? "ESMTPA"
+							 : "ESMTP";
+	char *hdr =
+	    xasprintf("Received: from %s ([%s])\r\n%s%s"
+		      "\tby %s (petrel) with %s id %s%s;\r\n\t%s\r\n",
+		      s->helo, s->addr, tls_info, auth_info,
+		      s->srv->cfg->hostname, proto, s->env.id, for_info, date);
 	size_t hlen = strlen(hdr);
 	if (fsutil_write_all(s->spool_fd, hdr, hlen) < 0)
 		s->write_errno = errno;
@@ -569,13 +562,13 @@ cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
 			smtp_reply(s, 502, "5.5.1", "Command not implemented");
 		else
 			smtp_reply(s, 252, "2.5.2",
-			      "Cannot VRFY user, but will accept message "
-			      "and attempt delivery");
+				   "Cannot VRFY user, but will accept message "
+				   "and attempt delivery");
 		return;
 	}
 	if (parse_vrfy_arg(s, c, address, sizeof(address)) < 0) {
 		smtp_reply(s, 501, "5.5.4", "Syntax: %s address",
-		      smtp_verb_name(c->verb));
+			   smtp_verb_name(c->verb));
 		return;
 	}
 	struct directory_targets t = {0};
@@ -586,10 +579,11 @@ cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
 		} else {
 			for (size_t i = 0; i < t.n; i++)
 				smtp_reply(s, i + 1 < t.n ? -250 : 250, "2.1.5",
-				      "<%s>", t.items[i].address);
+					   "<%s>", t.items[i].address);
 		}
 	} else if (r == DIRECTORY_NOT_LOCAL) {
-		smtp_reply(s, 252, "2.5.2", "Not a local address: <%s>", address);
+		smtp_reply(s, 252, "2.5.2", "Not a local address: <%s>",
+			   address);
 	} else if (r == DIRECTORY_TEMPFAIL) {
 		smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
 	} else {
@@ -633,8 +627,8 @@ cmd_starttls(struct smtp_session *s, const struct smtp_command *c)
 		evbuffer_drain(in, dropped);
 	}
 	struct bufferevent *tls = bufferevent_openssl_filter_new(
-		s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		BEV_OPT_CLOSE_ON_FREE);
+	    s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {
 		SSL_free(ssl);
 		close_after_reply(s);
@@ -770,7 +764,7 @@ commit_done(struct queue_commit *job)
 	deadline_arm(s, s->srv->cfg->smtp_timeout);
 	if (s->shutdown) {
 		smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
-		      s->srv->cfg->hostname);
+			   s->srv->cfg->hostname);
 		close_after_reply(s);
 		return;
 	}
@@ -793,7 +787,8 @@ data_end(struct smtp_session *s)
 	if (s->hops.count > cfg->max_received_headers) {
 		log_info("%s: reject: too many hops (%u Received: lines)",
 			 s->env.id, s->hops.count);
-		smtp_reply(s, 554, "5.4.6", "Too many hops: mail loop detected");
+		smtp_reply(s, 554, "5.4.6",
+			   "Too many hops: mail loop detected");
 		transaction_reset(s);
 		return;
 	}
@@ -952,8 +947,8 @@ write_cb(struct bufferevent *bev, void *arg)
 	if (s->state == SMTP_STATE_CLOSING) {
 		if (flushed(s)) {
 			smtp_session_free(s);
-		} else if (evbuffer_get_length(bufferevent_get_output(
-				   s->bev)) == 0) {
+		} else if (evbuffer_get_length(
+			       bufferevent_get_output(s->bev)) == 0) {
 			/* TLS: poll until the socket layer is empty too. */
 			struct timeval tv = {0, 20000};
 			evtimer_add(s->deadline, &tv);
@@ -996,7 +991,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		/* RFC 5321 §4.5.3.2: the server may close after a timeout;
 		 * 421 tells the client why. */
 		smtp_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
-		      s->srv->cfg->hostname);
+			   s->srv->cfg->hostname);
 		close_after_reply(s);
 		return;
 	}
@@ -1108,9 +1103,9 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 		SSL *ssl = srv->tls_server ? SSL_new(srv->tls_server) : NULL;
 		s->bev = ssl == NULL ? NULL
 				     : bufferevent_openssl_socket_new(
-					       srv->base, fd, ssl,
-					       BUFFEREVENT_SSL_ACCEPTING,
-					       BEV_OPT_CLOSE_ON_FREE);
+					   srv->base, fd, ssl,
+					   BUFFEREVENT_SSL_ACCEPTING,
+					   BEV_OPT_CLOSE_ON_FREE);
 		if (s->bev == NULL && ssl != NULL)
 			SSL_free(ssl);
 		s->tls = true;
@@ -1168,7 +1163,7 @@ smtp_session_shutdown(struct smtp_session *s)
 		return;
 	s->sasl = SMTP_SASL_NONE;
 	smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
-	      s->srv->cfg->hostname);
+		   s->srv->cfg->hostname);
 	close_after_reply(s);
 }
 

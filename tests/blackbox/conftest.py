@@ -121,6 +121,8 @@ class Petrel:
         self.data_dir = base / "data"
         self.port = free_port(host)
         self.pop3_port = free_port(host)
+        self.submission_port = free_port(host)
+        self.smtps_port = free_port(host)
         self.conf = base / "petrel.conf"
         self.log_path = base / "petrel.log"
         self.proc = None
@@ -137,6 +139,8 @@ class Petrel:
         for key in OFF:
             settings[key] = ""
         settings["pop3_listen"] = f"{host}:{self.pop3_port}"
+        settings["submission_listen"] = f"{host}:{self.submission_port}"
+        settings["smtps_listen"] = f"{host}:{self.smtps_port}"
         settings.update(extra or {})
         self.settings = settings
         self.write_conf()
@@ -222,8 +226,11 @@ def petrel_factory(tmp_path, dns):
     made = []
 
     def make(name="p", host="127.0.0.1", extra=None, users=("alice", "bob"),
-             start=True):
-        base = tmp_path / name
+             start=True, parent=None):
+        # parent: where the instance's folder goes (default tmp_path, which
+        # only root can enter; the privilege-drop tests need one that
+        # their unprivileged user can traverse).
+        base = Path(parent or tmp_path) / name
         base.mkdir()
         p = Petrel(base, host=host, extra=extra, dns_server=dns.server)
         p.cli("domain", "add", "example.org")
