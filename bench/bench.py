@@ -32,6 +32,10 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 PETREL_PORT = 12525
 SINK_PORT = 12526
 PEER_PORT = 10025
+PETREL_POP3_PORT = 12110
+PEER_POP3_PORT = 10110
+RELAY_PORT = 12527  # both petrel instances (outbound_port is global)
+RELAY_DNS_PORT = 12553
 PEER_MAILDIR = "/tmp/peers/mail/peer.test/bench1"
 POSTFIX_SPOOL = "/var/spool/postfix"
 POSTFIX_PID = POSTFIX_SPOOL + "/pid/master.pid"
@@ -121,45 +125,69 @@ def read_pid(path):
 
 # ---------------------------------------------------------------- servers
 
-class Petrel:
-    name = "petrel"
+# Every process this script starts and must not outlive it (petrel
+# instances, dnsmasq), one pid a line in --pidfile, for run.sh's cleanup.
+PIDS = {}
+PIDFILE = None
 
-    def __init__(self, binary, pidfile):
+
+def track(name, pid):
+    if pid is None:
+        PIDS.pop(name, None)
+    else:
+        PIDS[name] = pid
+    if PIDFILE:
+        with open(PIDFILE, "w") as f:
+            f.write("".join(f"{p}\n" for p in PIDS.values()))
+
+
+class Petrel:
+    def __init__(self, binary, pidfile, name="petrel", host="127.0.0.1",
+                 port=PETREL_PORT, domain="bench.test",
+                 users=("bench1", "bench2", "bench3"), extra=""):
         self.binary = binary
         self.pidfile = pidfile
+        self.name = name
         self.proc = None
         self.dir = None
-        self.port = PETREL_PORT
-        self.rcpt = "bench1@bench.test"
+        self.host = host
+        self.port = port
+        self.domain = domain
+        self.users = users
+        self.extra = extra
+        self.rcpt = f"{users[0]}@{domain}"
 
     def start(self):
         self.stop()
         self.dir = tempfile.mkdtemp(prefix="petrel-bench-")
         self.conf = os.path.join(self.dir, "petrel.conf")
         with open(self.conf, "w") as f:
-            f.write(f"""hostname = bench.local
+            f.write(f"""hostname = {self.name}.local
 data_dir = {self.dir}/data
-smtp_listen = 127.0.0.1:{self.port}
+smtp_listen = {self.host}:{self.port}
 submission_listen =
 smtps_listen =
-pop3_listen =
+pop3_listen = {self.host}:{PETREL_POP3_PORT}
 pop3s_listen =
 imap_listen =
 imaps_listen =
 max_connections_per_ip = 20000
 log_level = warning
-""")
-        run([self.binary, "-c", self.conf, "domain", "add", "bench.test"])
-        run([self.binary, "-c", self.conf, "user", "add", self.rcpt],
-            input=b"secret\n")
+{self.extra}""")
+        run([self.binary, "-c", self.conf, "domain", "add", self.domain])
+        for u in self.users:
+            run([self.binary, "-c", self.conf, "user", "add",
+                 f"{u}@{self.domain}"], input=b"secret\n")
         self.logf = open(os.path.join(self.dir, "petrel.log"), "ab")
         self.proc = subprocess.Popen(
             [self.binary, "-c", self.conf, "serve"],
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
-        with open(self.pidfile, "w") as f:
-            f.write(str(self.proc.pid))
-        wait_port(self.port, self.proc)
-        self.maildir = os.path.join(self.dir, "data/mail/bench.test/bench1")
+        track(self.name, self.proc.pid)
+        wait_port(self.port, self.proc, host=self.host)
+        self.maildir = self.mailbox(self.users[0])
+
+    def mailbox(self, user):
+        return os.path.join(self.dir, "data/mail", self.domain, user)
 
     def check_alive(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -186,8 +214,7 @@ log_level = warning
                     self.proc.wait()
             self.logf.close()
             self.proc = None
-            with open(self.pidfile, "w"):
-                pass
+            track(self.name, None)
         if self.dir and not keep_dir:
             to_trash(self.dir)
             self.dir = None
@@ -287,14 +314,14 @@ def run(cmd, input=None, timeout=60):
     return text
 
 
-def wait_port(port, proc=None, timeout=15):
+def wait_port(port, proc=None, timeout=15, host="127.0.0.1"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
             raise BenchError(f"server exited with {proc.returncode} "
                              "before listening")
         try:
-            with socket.create_connection(("127.0.0.1", port), 1) as s:
+            with socket.create_connection((host, port), 1) as s:
                 s.settimeout(5)
                 greeting = s.recv(512)
                 s.sendall(b"QUIT\r\n")
@@ -303,7 +330,7 @@ def wait_port(port, proc=None, timeout=15):
         except OSError:
             pass
         time.sleep(0.05)
-    raise BenchError(f"nothing answers 220 on 127.0.0.1:{port}")
+    raise BenchError(f"nothing answers 220 on {host}:{port}")
 
 
 def count_new(maildir):
@@ -353,12 +380,13 @@ def wipe_maildir(maildir):
         os.chown(d, st.st_uid, st.st_gid)
 
 
-def smtp_source(port, sessions, count, size, rcpt, timeout=RUN_TIMEOUT):
+def smtp_source(port, sessions, count, size, rcpt, timeout=RUN_TIMEOUT,
+                host="127.0.0.1"):
     """Run smtp-source; return wall seconds. One connection per message
     (smtp-source's default): connect, EHLO, MAIL, RCPT, DATA, QUIT."""
     cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(count),
            "-l", str(size), "-f", "from@x", "-t", rcpt,
-           f"127.0.0.1:{port}"]
+           f"{host}:{port}"]
     t0 = time.monotonic()
     try:
         r = subprocess.run(cmd, stdout=subprocess.PIPE,
@@ -457,7 +485,8 @@ def load_run(srv, sessions, count, size):
     b0, k0 = busy_ticks(), children_cpu()
     c0 = srv.cpu_ticks()
     t0 = time.monotonic()
-    accept = smtp_source(srv.port, sessions, count, size, srv.rcpt)
+    accept = smtp_source(srv.port, sessions, count, size, srv.rcpt,
+                         host=getattr(srv, "host", "127.0.0.1"))
     end = t0 + accept + DELIVERY_TIMEOUT
     n = count_new(srv.maildir)
     while n < count and time.monotonic() < end:

@@ -19,7 +19,14 @@ or with Python:
 
     python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("you@example.net", ["alice@example.org"], "Subject: hi\r\n\r\nhello\r\n")'
 
-It lands in ./petrel-data/mail/example.org/alice/new/ .
+It lands in ./petrel-data/mail/example.org/alice/new/ . Read it by POP3:
+
+    python3 -c 'import poplib; p = poplib.POP3("127.0.0.1", 2110); p.user("alice@example.org"); p.pass_("secret"); print(p.stat())'
+
+Submission with AUTH: 127.0.0.1:2587 (STARTTLS) or 2465 (TLS), e.g.
+
+    swaks --server 127.0.0.1:2587 --tls --auth PLAIN --auth-user alice@example.org --auth-password secret --from alice@example.org --to alice@example.org
+
 Admin: build/petrel -c sample/petrel.conf user|alias|domain|queue ...
 Stop with Ctrl-C.
 
