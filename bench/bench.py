@@ -588,6 +588,332 @@ def conn_run(srv, n, restart):
             "mem_idle": base, "mem_held": held, "pss_kib_per_session": per}
 
 
+# ---------------------------------------------------------------- POP3
+
+POP3_BATCH = 100  # RETR commands per write
+POP3_TIMEOUT = 120  # seconds, per session
+POP3_SIZES = [
+    # (key, label, user, count, size)
+    ("pop3_1k", "1 KiB", "bench2", 5000, 1024),
+    ("pop3_64k", "64 KiB", "bench3", 1000, 65536),
+]
+
+
+class Pop3Counter:
+    """Counts multi-line POP3 answers in a byte stream: each ends with
+    CRLF.CRLF, which cannot occur inside a dot-stuffed answer. The last 4
+    bytes are kept so a terminator split across two reads is counted once."""
+
+    def __init__(self):
+        self.tail = b""
+        self.n = 0
+        self.bytes = 0
+
+    def feed(self, data):
+        self.bytes += len(data)
+        buf = self.tail + data
+        self.n += buf.count(b"\r\n.\r\n")
+        self.tail = buf[-4:]
+
+
+def pop3_line(sock, rbuf, deadline):
+    while b"\r\n" not in rbuf:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        d = sock.recv(65536)
+        if not d:
+            raise BenchError("POP3 server closed the connection")
+        rbuf += d
+    i = rbuf.index(b"\r\n")
+    return rbuf[:i].decode(errors="replace"), rbuf[i + 2:]
+
+
+def pop3_cmd(sock, rbuf, cmd, deadline):
+    sock.sendall(cmd.encode() + b"\r\n")
+    line, rbuf = pop3_line(sock, rbuf, deadline)
+    if not line.startswith("+OK"):
+        raise BenchError(f"POP3 {cmd.split()[0]}: {line}")
+    return line, rbuf
+
+
+def pop3_session(port, user, expect, cpu_of, quickack=False):
+    """One POP3 session: USER/PASS, STAT, RETR 1..N pipelined in batches
+    of POP3_BATCH, QUIT. Nothing is deleted, so the mailbox is the same
+    for every run. Returns timings, bytes and the server's CPU.
+    quickack: a diagnostic; the client re-arms TCP_QUICKACK after every
+    read, so a server's last small segment of a batch held back by Nagle
+    waiting for an ACK is not held for the client's delayed-ACK timer."""
+    deadline = time.monotonic() + POP3_TIMEOUT
+    b0, c0, p0 = busy_ticks(), cpu_of(), time.process_time()
+    t0 = time.monotonic()
+    sock = socket.create_connection(("127.0.0.1", port), 10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    try:
+        rbuf = b""
+        line, rbuf = pop3_line(sock, rbuf, deadline)
+        if not line.startswith("+OK"):
+            raise BenchError(f"POP3 greeting: {line}")
+        _, rbuf = pop3_cmd(sock, rbuf, f"USER {user}", deadline)
+        _, rbuf = pop3_cmd(sock, rbuf, "PASS secret", deadline)
+        line, rbuf = pop3_cmd(sock, rbuf, "STAT", deadline)
+        n, octets = (int(x) for x in line.split()[1:3])
+        t_login = time.monotonic()
+        if n != expect:
+            raise BenchError(f"POP3 STAT: {n} messages, expected {expect}")
+        cnt = Pop3Counter()
+        cnt.feed(rbuf)
+        client_cpu0 = time.process_time()
+        for first in range(1, n + 1, POP3_BATCH):
+            last = min(n, first + POP3_BATCH - 1)
+            sock.sendall(b"".join(b"RETR %d\r\n" % i
+                                  for i in range(first, last + 1)))
+            while cnt.n < last:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                d = sock.recv(1 << 20)
+                if quickack:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK,
+                                    1)
+                if not d:
+                    raise BenchError("POP3 server closed during RETR")
+                cnt.feed(d)
+                if time.monotonic() > deadline:
+                    raise BenchError("POP3 RETR timed out")
+        t_retr = time.monotonic()
+        client_cpu = time.process_time() - client_cpu0
+        if cnt.n != n or not cnt.tail.endswith(b"\r\n.\r\n"[-4:]):
+            raise BenchError(f"POP3: {cnt.n} answers for {n} RETRs")
+        sock.sendall(b"QUIT\r\n")
+        sock.settimeout(10)
+        while sock.recv(4096):
+            pass
+    finally:
+        sock.close()
+    t_end = time.monotonic()
+    c1, b1, p1 = cpu_of(), busy_ticks(), time.process_time()
+    wall = t_end - t0
+    retr = t_retr - t_login
+    other = ((b1 - b0) - (c1 - c0)) / TICK - (p1 - p0)
+    return {"messages": n, "octets_stat": octets, "bytes_read": cnt.bytes,
+            "login_s": t_login - t0, "retr_s": retr, "session_s": wall,
+            "msgs_per_s": n / retr, "mb_per_s": cnt.bytes / retr / 1e6,
+            "server_cpu_ms_per_msg": (c1 - c0) * 1000.0 / TICK / n,
+            "client_cpu_fraction_of_retr": client_cpu / retr,
+            "other_cpus": max(0.0, other / wall)}
+
+
+def pop3_client_ceiling(size, count=2000):
+    """How fast Pop3Counter eats a stream like the server's (no socket):
+    the client must be far faster than the servers it measures."""
+    one = b"+OK %d octets\r\n" % size + (b"x" * 78 + b"\r\n") * (size // 80) \
+        + b".\r\n"
+    stream = one * count
+    t0 = time.perf_counter()
+    c = Pop3Counter()
+    for i in range(0, len(stream), 1 << 16):
+        c.feed(stream[i:i + (1 << 16)])
+    dt = time.perf_counter() - t0
+    assert c.n == count
+    return {"msgs_per_s": count / dt, "mb_per_s": len(stream) / dt / 1e6}
+
+
+def pop3_bench(petrel, peer, runs, quick):
+    """Deliver the same messages to petrel (bench2/3@bench.test) and to
+    Postfix -> Dovecot (bench2/3@peer.test) over SMTP, then retrieve them
+    all in single POP3 sessions, alternating petrel and Dovecot."""
+    out = {}
+    dove_cpu = lambda: peer.cpu_split()[1]
+    for key, label, user, count, size in POP3_SIZES:
+        if quick:
+            count //= 10
+        log(f"== POP3 {label}: deliver {count} messages to each, then "
+            f"{runs} retrieval runs")
+        deliv = {}
+        for srv, box, rcpt in (
+                (petrel, petrel.mailbox(user), f"{user}@{petrel.domain}"),
+                (peer, f"/tmp/peers/mail/peer.test/{user}",
+                 f"{user}@peer.test")):
+            t0 = time.monotonic()
+            acc = smtp_source(srv.port, 20, count, size, rcpt)
+            n = count_new(box)
+            end = t0 + acc + DELIVERY_TIMEOUT
+            while n < count and time.monotonic() < end:
+                time.sleep(0.01)
+                n = count_new(box)
+            if n != count:
+                raise BenchError(f"POP3 setup: {n} of {count} in {box}")
+            srv.idle()
+            deliv[srv.name] = time.monotonic() - t0
+        rs = {"petrel": [], "peer": []}
+        qa = {"petrel": [], "peer": []}
+        for i in range(runs):
+            for name, port, cpu in (("petrel", PETREL_POP3_PORT,
+                                     petrel.cpu_ticks),
+                                    ("peer", PEER_POP3_PORT, dove_cpu)):
+                dom = petrel.domain if name == "petrel" else "peer.test"
+                r = pop3_session(port, f"{user}@{dom}", count, cpu)
+                rs[name].append(r)
+                q = pop3_session(port, f"{user}@{dom}", count, cpu,
+                                 quickack=True)
+                qa[name].append(q)
+                log(f"   {name:6} run {i + 1} (client quickack): "
+                    f"{q['msgs_per_s']:.0f} msg/s")
+                log(f"   {name:6} run {i + 1}: {r['msgs_per_s']:.0f} msg/s,"
+                    f" {r['mb_per_s']:.1f} MB/s, login+STAT "
+                    f"{r['login_s'] * 1000:.0f} ms, server cpu "
+                    f"{r['server_cpu_ms_per_msg']:.3f} ms/msg, client cpu "
+                    f"{r['client_cpu_fraction_of_retr']:.2f} of the time,"
+                    f" other load {r['other_cpus']:.2f} CPUs")
+        out[key] = {"label": label, "count": count, "size": size,
+                    "delivery_s": deliv, "runs": rs, "runs_quickack": qa,
+                    "page_cache": "warm (just delivered, not dropped)",
+                    "client_ceiling": pop3_client_ceiling(size)}
+    return out
+
+
+# ---------------------------------------------------------------- relay
+
+RELAY_COUNT = 2000
+RELAY_SESSIONS = 20
+
+
+class Dnsmasq:
+    def __init__(self, port, records):
+        self.dir = tempfile.mkdtemp(prefix="petrel-bench-dns-")
+        conf = os.path.join(self.dir, "dnsmasq.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join(records) + "\n")
+        self.port = port
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/dnsmasq", "--no-daemon", f"--port={port}",
+             "--listen-address=127.0.0.1", "--bind-interfaces",
+             "--no-resolv", "--no-hosts", f"--conf-file={conf}",
+             "--log-facility=-"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        track("dnsmasq", self.proc.pid)
+        # until it answers an MX query for b.bench
+        q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+             b"\x01b\x05bench\x00\x00\x0f\x00\x01")
+        end = time.monotonic() + 10
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            while time.monotonic() < end:
+                if self.proc.poll() is not None:
+                    raise BenchError("dnsmasq exited")
+                s.sendto(q, ("127.0.0.1", port))
+                try:
+                    if s.recv(512)[:2] == b"\x12\x34":
+                        return
+                except socket.timeout:
+                    pass
+        self.stop()
+        raise BenchError("dnsmasq did not answer")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        track("dnsmasq", None)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def postfix_relayhost(value):
+    run(["postconf", "-e", f"relayhost = {value}"])
+    run(["postfix", "reload"])
+    time.sleep(1)  # reload is asynchronous
+
+
+def relay_run(name, sender, b, count, sessions, cpu_of):
+    """smtp-source count messages into the sender for bench1@b.bench; time
+    until all are in B's Maildir."""
+    box = b.maildir
+    wipe_maildir(box)
+    sender.idle()
+    os.sync()
+    b0, k0, c0, r0 = busy_ticks(), children_cpu(), cpu_of(), b.cpu_ticks()
+    t0 = time.monotonic()
+    acc = smtp_source(sender.port, sessions, count, 1024, "bench1@b.bench",
+                      host=getattr(sender, "host", "127.0.0.1"))
+    end = t0 + acc + DELIVERY_TIMEOUT
+    n = count_new(box)
+    while n < count and time.monotonic() < end:
+        time.sleep(0.005)
+        n = count_new(box)
+    e2e = time.monotonic() - t0
+    if n != count:
+        raise BenchError(f"relay via {name}: {n} of {count} in {box}/new "
+                         f"after {e2e:.1f} s")
+    sender.idle()
+    c1, b1, k1, r1 = cpu_of(), busy_ticks(), children_cpu(), b.cpu_ticks()
+    wall = time.monotonic() - t0
+    other = ((b1 - b0) - (c1 - c0) - (r1 - r0)) / TICK - (k1 - k0)
+    return {"receiver_cpu_ms_per_msg": (r1 - r0) * 1000.0 / TICK / count,
+            "accept_s": acc, "e2e_s": e2e, "accept_rate": count / acc,
+            "e2e_rate": count / e2e,
+            "cpu_ms_per_msg": (c1 - c0) * 1000.0 / TICK / count,
+            "other_cpus": max(0.0, other / wall)}
+
+
+def relay_bench(binary, pidfile, peer, runs, quick):
+    """petrel A (127.0.0.2, a.bench) -> petrel B (127.0.0.3, b.bench) over
+    SMTP, B found by MX through dnsmasq; the peer column is Postfix with
+    relayhost = [127.0.0.3]:RELAY_PORT sending to the same petrel B (no
+    DNS: the relayhost is an address literal)."""
+    count = RELAY_COUNT // 10 if quick else RELAY_COUNT
+    dns = Dnsmasq(RELAY_DNS_PORT, [
+        "mx-host=b.bench,mx.b.bench,10",
+        "host-record=mx.b.bench,127.0.0.3",
+        "mx-host=a.bench,mx.a.bench,10",
+        "host-record=mx.a.bench,127.0.0.2",
+        "local=/bench/",
+    ])
+    common = (f"outbound_port = {RELAY_PORT}\n"
+              f"dns_servers = 127.0.0.1:{RELAY_DNS_PORT}\n"
+              "relay_networks = 127.0.0.0/8\n")
+    a = Petrel(binary, pidfile, name="petrel-a", host="127.0.0.2",
+               port=RELAY_PORT, domain="a.bench", users=("bench1",),
+               extra=common)
+    b = Petrel(binary, pidfile, name="petrel-b", host="127.0.0.3",
+               port=RELAY_PORT, domain="b.bench", users=("bench1",),
+               extra=common)
+    relayhost_set = False
+    try:
+        b.start()
+        a.start()
+        postfix_relayhost(f"[127.0.0.3]:{RELAY_PORT}")
+        relayhost_set = True
+        log(f"== relay: {count} x 1 KiB, {RELAY_SESSIONS} sessions into the "
+            f"sender, for bench1@b.bench (petrel B) x {runs} runs")
+        rs = {"petrel": [], "peer": []}
+        pf_cpu = lambda: peer.cpu_split()[0]
+        for i in range(runs):
+            for name, sender, cpu in (("petrel", a, a.cpu_ticks),
+                                      ("peer", peer, pf_cpu)):
+                a.check_alive()
+                b.check_alive()
+                r = relay_run(name, sender, b, count, RELAY_SESSIONS, cpu)
+                rs[name].append(r)
+                log(f"   {name:6} run {i + 1}: accept "
+                    f"{r['accept_rate']:.0f}/s, in B's Maildir "
+                    f"{r['e2e_rate']:.0f}/s, cpu {r['cpu_ms_per_msg']:.3f} "
+                    f"ms/msg, other load {r['other_cpus']:.2f} CPUs")
+        return {"count": count, "sessions": RELAY_SESSIONS, "size": 1024,
+                "runs": rs,
+                "cpu_note": "sender only: petrel A, or the Postfix tree; "
+                            "receiver_cpu_ms_per_msg is petrel B's"}
+    finally:
+        if relayhost_set:
+            try:
+                postfix_relayhost("")
+            except Exception as e:  # stack.sh down/reset rewrites main.cf
+                log(f"restoring relayhost failed: {e}")
+        a.stop()
+        b.stop()
+        dns.stop()
+
+
 # ---------------------------------------------------------------- main
 
 LOADS = [
@@ -653,6 +979,8 @@ def main():
         if not os.access(tool, os.X_OK):
             raise BenchError(f"{tool} missing (Debian package postfix)")
 
+    global PIDFILE
+    PIDFILE = args.pidfile
     petrel = Petrel(args.petrel, args.pidfile)
     peer = Peer(args.stack)
     rows = []
@@ -714,7 +1042,15 @@ def main():
             loads[key] = {"label": label, "sessions": sessions,
                           "count": count, "size": size, "runs": rs}
         result["loads"] = loads
+
+        # -------- POP3 (same petrel, same Postfix + Dovecot)
+        result["pop3"] = pop3_bench(petrel, peer, args.runs, args.quick)
         petrel_log = petrel.log_tail(50)
+        petrel.stop()
+
+        # -------- relay
+        result["relay"] = relay_bench(args.petrel, args.pidfile, peer,
+                                      args.runs, args.quick)
     finally:
         petrel.stop()
         log("== peer stack: stack.sh down")
@@ -725,6 +1061,9 @@ def main():
     result["other_cpus_median"] = med(
         [r["other_cpus"] for L in result["loads"].values()
          for rs in L["runs"].values() for r in rs])
+    result["other_cpus_median_pop3_relay"] = med(
+        [r["other_cpus"] for L in list(result["pop3"].values())
+         + [result["relay"]] for rs in L["runs"].values() for r in rs])
     rows = build_rows(result, args)
     result["table"] = rows
     result["petrel_log_tail"] = petrel_log
@@ -803,9 +1142,38 @@ def build_rows(result, args):
     add("server RSS MiB with those connections open (lower better)",
         med([r["mem_held"]["rss_kib"] / 1024 for r in C["petrel"]]),
         med([r["mem_held"]["rss_kib"] / 1024 for r in C["peer"]]))
-    na = "n/a: not implemented yet"
-    add("POP3 retrieval msg/s (TODO)", na, None)
-    add("relay to remote MX msg/s (TODO)", na, None)
+    for key, P3 in result["pop3"].items():
+        P, Q = P3["runs"]["petrel"], P3["runs"]["peer"]
+        lab = f"{P3['label']} x {P3['count']}, warm cache"
+        add(f"POP3 RETR msg/s, one session, {lab}",
+            med([r["msgs_per_s"] for r in P]),
+            med([r["msgs_per_s"] for r in Q]))
+        add(f"POP3 RETR MB/s, {lab}",
+            med([r["mb_per_s"] for r in P]),
+            med([r["mb_per_s"] for r in Q]))
+        add(f"  same, client forcing quick ACKs (diagnostic)",
+            med([r["msgs_per_s"] for r in P3["runs_quickack"]["petrel"]]),
+            med([r["msgs_per_s"] for r in P3["runs_quickack"]["peer"]]))
+        add(f"POP3 USER+PASS+STAT ms (lower better), {lab}",
+            med([r["login_s"] * 1000 for r in P]),
+            med([r["login_s"] * 1000 for r in Q]))
+        add(f"POP3 server CPU ms/msg (lower better), {lab}",
+            med([r["server_cpu_ms_per_msg"] for r in P]),
+            med([r["server_cpu_ms_per_msg"] for r in Q]))
+    R = result["relay"]
+    P, Q = R["runs"]["petrel"], R["runs"]["peer"]
+    lab = f"[{R['count']} x 1 KiB, {R['sessions']} sessions]"
+    add(f"relay msg/s into sender -> petrel B's Maildir {lab}",
+        med([r["e2e_rate"] for r in P]), med([r["e2e_rate"] for r in Q]))
+    add("relay: sender accepted msg/s",
+        med([r["accept_rate"] for r in P]),
+        med([r["accept_rate"] for r in Q]))
+    add("relay: sender CPU ms/msg (lower better)",
+        med([r["cpu_ms_per_msg"] for r in P]),
+        med([r["cpu_ms_per_msg"] for r in Q]))
+    add("relay: receiver (petrel B) CPU ms/msg",
+        med([r["receiver_cpu_ms_per_msg"] for r in P]),
+        med([r["receiver_cpu_ms_per_msg"] for r in Q]))
     return rows
 
 
@@ -845,6 +1213,36 @@ def print_table(result, rows):
     for r in rows:
         print(f"{r['figure']:<{w}}  {fmt(r['petrel']):>24}  "
               f"{fmt(r['peer']):>10}  {fmt_ratio(r['ratio']):>6}")
+    print()
+    print("POP3: messages delivered over SMTP (20 sessions) to petrel "
+          "(bench2/bench3@bench.test) and via Postfix")
+    print("to Dovecot (bench2/bench3@peer.test), then one session each: "
+          f"USER/PASS, STAT, RETR 1..N sent {POP3_BATCH} per write,")
+    print("nothing deleted. Rates count the RETR phase only; the first run's "
+          "login includes any index build.")
+    print("Mailboxes warm in the page cache (just delivered, caches not "
+          "dropped). Client (Python) parse ceiling:")
+    for P3 in result["pop3"].values():
+        cc = P3["client_ceiling"]
+        cf = max(r["client_cpu_fraction_of_retr"]
+                 for rs in P3["runs"].values() for r in rs)
+        print(f"  {P3['label']}: {cc['msgs_per_s']:,.0f} msg/s, "
+              f"{cc['mb_per_s']:,.0f} MB/s; client CPU during RETR at most "
+              f"{cf:.0%} of wall time")
+    print("The quick-ACK row: the client sets TCP_QUICKACK after every read;"
+          " a server without TCP_NODELAY")
+    print("otherwise stalls ~40 ms per batch (Nagle holds its last small "
+          "segment until the client's delayed ACK).")
+    print("Relay: smtp-source into the sender for bench1@b.bench; time until "
+          "all are in petrel B's Maildir")
+    print("(B on 127.0.0.3). petrel: petrel A (127.0.0.2) finds B by MX "
+          "through dnsmasq. peer: Postfix with")
+    print("relayhost = [127.0.0.3]:port (no DNS) sending to the same petrel "
+          "B. CPU rows: sender; receiver apart.")
+    oc2 = result.get("other_cpus_median_pop3_relay")
+    if oc2 is not None:
+        print(f"Other CPU use during POP3 and relay runs (median): "
+              f"{oc2:.2f} CPUs")
     print(f"\n(total bench time {result['elapsed_s']:.0f} s)")
 
 

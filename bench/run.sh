@@ -29,8 +29,11 @@ PETREL_BIN=${PETREL_BIN:-$REPO/build/petrel}
 
 cleanup() {
 	# bench.py stops petrel itself; this catches a killed python.
+	# (petrel instances, dnsmasq: one pid a line).
 	if [ -n "${PIDFILE:-}" ] && [ -s "$PIDFILE" ]; then
-		kill "$(cat "$PIDFILE")" 2>/dev/null || true
+		for pid in $(cat "$PIDFILE"); do
+			kill "$pid" 2>/dev/null || true
+		done
 	fi
 	[ -n "${PIDFILE:-}" ] && rm -f "$PIDFILE"
 	bash "$STACK" down >/dev/null 2>&1 || true

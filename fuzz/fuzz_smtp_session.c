@@ -7,7 +7,9 @@
  * Input layout:
  *   byte 0   bits 0-1: listener (0,1 port 25, 2 submission, 3 smtps);
  *            bits 2-3: client address (127.0.0.2, 127.0.0.1, ::1,
- *            2001:db8::1)
+ *            2001:db8::1); bit 4: the harness is a real TLS client
+ *            (STARTTLS first, or TLS at once on smtps), so the rest
+ *            travels inside TLS and AUTH is reachable
  *   byte 1   how the rest is cut into writes: 0 = one write, otherwise
  *            the seed of a generator of chunk sizes 1..(byte 1 % 64 + 1)
  *   rest     the client's bytes
@@ -18,16 +20,20 @@
  * half-closes and the session must go away; one that does not is
  * destroyed, so every input frees what it allocated (LeakSanitizer).
  *
- * relay_networks is empty: nothing is ever queued for a remote host, so
- * the scheduler (real, in case a local delivery fails) never needs the
- * network. The data_dir is a fresh temporary directory, removed at exit.
+ * relay_networks is 127.0.0.1 and ::1, so relaying is explored; the
+ * scheduler is real but stopped at once (as in a server shutting down):
+ * mail queued for remote hosts stays on disk and nothing ever goes out to
+ * the network. The data_dir is a fresh temporary directory (tmpfs when
+ * there is one), removed at exit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -65,6 +71,7 @@ static struct server srv;
 static char data_dir[64];
 static unsigned n_inputs;
 static bool verbose; /* PETREL_FUZZ_LOG: log lines and replies */
+static SSL *client_ssl; /* this input's TLS client, or NULL: plain */
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -85,14 +92,17 @@ remove_data_dir(void)
 		nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* rm_mail - delivered messages: files only, so mailboxes stay valid. */
+/* rm_spent - delivered and queued messages, files only (mailboxes and
+ * queue directories stay valid). */
 static int
-rm_mail(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+rm_spent(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)ftw;
-	if (flag == FTW_F && (strstr(path, "/new/") != NULL ||
-			      strstr(path, "/cur/") != NULL))
+	if (flag == FTW_F &&
+	    (strstr(path, "/new/") != NULL || strstr(path, "/cur/") != NULL ||
+	     strstr(path, "/queue/msg/") != NULL ||
+	     strstr(path, "/queue/env/") != NULL))
 		unlink(path);
 	return 0;
 }
@@ -134,7 +144,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    config_set(&cfg, "data_dir", data_dir, err, sizeof(err)) < 0 ||
 	    config_set(&cfg, "max_message_size", "32k", err, sizeof(err)) <
 		    0 ||
-	    config_set(&cfg, "relay_networks", "", err, sizeof(err)) < 0 ||
+	    config_set(&cfg, "relay_networks", "127.0.0.1/32, ::1/128", err,
+		       sizeof(err)) < 0 ||
 	    config_set(&cfg, "max_recipients", "20", err, sizeof(err)) < 0)
 		die("config", err);
 	cfg.smtp_vrfy_expn = true; /* VRFY/EXPN reach the directory */
@@ -173,12 +184,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 					cfg.auth_failure_window);
 	srv.commit = commit_start(srv.base, &cfg);
 	srv.workq = workq_new(srv.base, 2);
-	/* Never asked: nothing is queued for a remote host. */
+	/* Never asked: the scheduler is stopped before it could. */
 	static const char dns_servers[1][80] = {"127.0.0.1:9"};
 	srv.dns = dns_new(srv.base, dns_servers, 1, err, sizeof(err));
 	if (srv.dns == NULL)
 		die("DNS", err);
 	srv.sched = scheduler_new(&srv);
+	/* commit_done still calls scheduler_add, which then leaves the
+	 * message in the queue: no delivery attempt, no DNS, no timers. */
+	scheduler_stop(srv.sched);
 	return 0;
 }
 
@@ -187,8 +201,15 @@ static void
 drain(int fd)
 {
 	char buf[16384];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	int n;
+	if (client_ssl == NULL) {
+		ssize_t r;
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			if (verbose)
+				fwrite(buf, 1, (size_t)r, stderr);
+		return;
+	}
+	while ((n = SSL_read(client_ssl, buf, sizeof(buf))) > 0)
 		if (verbose)
 			fwrite(buf, 1, (size_t)n, stderr);
 }
@@ -222,6 +243,24 @@ wait_idle(int fd)
 	}
 }
 
+/* client_write - one write, plain or TLS: bytes taken, 0 = try again
+ * later, -1 = the connection is gone. */
+static ssize_t
+client_write(int fd, const uint8_t *p, size_t len)
+{
+	if (client_ssl == NULL) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return w;
+	}
+	int w = SSL_write(client_ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+	if (w > 0)
+		return w;
+	int e = SSL_get_error(client_ssl, w);
+	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
+
 /* send_all - write len bytes, running the server while the pipe is full;
  * false once the server has closed. */
 static bool
@@ -229,20 +268,79 @@ send_all(int fd, const uint8_t *p, size_t len)
 {
 	unsigned stalls = 0;
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = client_write(fd, p, len);
 		if (w > 0) {
 			p += w;
 			len -= (size_t)w;
 			continue;
 		}
-		if (w < 0 && errno != EAGAIN && errno != EINTR)
-			return false;
-		if (srv.sessions == NULL || ++stalls > 100)
+		if (w < 0 || srv.sessions == NULL || ++stalls > 100)
 			return false;
 		pump(fd, 2);
 		wait_idle(fd);
 	}
 	return true;
+}
+
+/*
+ * client_tls - be a real TLS client on fd: after "STARTTLS" (sent here,
+ * in clear) or at once on the smtps port. The fuzz bytes then travel
+ * inside TLS, so AUTH, and MAIL after AUTH, are reachable. false if the
+ * handshake did not complete.
+ */
+static bool
+client_tls(int fd, bool starttls)
+{
+	static SSL_CTX *ctx;
+	static SSL_SESSION *resume;
+
+	if (ctx == NULL) {
+		ctx = SSL_CTX_new(TLS_client_method());
+		if (ctx == NULL)
+			die("SSL_CTX_new", "failed");
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
+	if (starttls) {
+		static const char cmd[] = "STARTTLS\r\n";
+		if (!send_all(fd, (const uint8_t *)cmd, sizeof(cmd) - 1))
+			return false;
+		pump(fd, 3); /* the 220, in clear */
+	}
+	SSL *ssl = SSL_new(ctx);
+	if (ssl == NULL)
+		die("SSL_new", "failed");
+	SSL_set_fd(ssl, fd);
+	if (resume != NULL)
+		SSL_set_session(ssl, resume);
+	for (unsigned i = 0; i < 200 && srv.sessions != NULL; i++) {
+		int r = SSL_connect(ssl);
+		if (r == 1) {
+			client_ssl = ssl;
+			/* A TLS 1.3 ticket arrives after the handshake. */
+			pump(fd, 2);
+			SSL_SESSION *sess = SSL_get1_session(ssl);
+			if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
+				SSL_SESSION_free(resume);
+				resume = sess;
+			} else {
+				SSL_SESSION_free(sess);
+			}
+			return true;
+		}
+		int e = SSL_get_error(ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			if (verbose) {
+				fprintf(stderr, "client handshake: %d\n", e);
+				ERR_print_errors_fp(stderr);
+			}
+			break;
+		}
+		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+	}
+	SSL_free(ssl);
+	return false;
 }
 
 int
@@ -297,6 +395,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	int fd = sv[1];
 	pump(fd, 2);
+	if ((mode & 0x10) && !client_tls(fd, (mode & 3) != 3))
+		goto done;
 
 	/* The client's bytes, in chunks: splits inside lines, several
 	 * commands in one read (pipelining), DATA across reads. */
@@ -320,7 +420,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wait_idle(fd);
 	}
 
+done:
 	/* The client is done: the session must finish and go. */
+	if (client_ssl != NULL)
+		SSL_shutdown(client_ssl);
 	shutdown(fd, SHUT_WR);
 	for (unsigned i = 0; i < WAIT_ROUNDS && srv.sessions != NULL; i++) {
 		pump(fd, 1);
@@ -331,12 +434,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		smtp_session_destroy(srv.sessions);
 	/* libevent finalizes freed bufferevents on the next iteration. */
 	pump(fd, 2);
+	SSL_free(client_ssl);
+	client_ssl = NULL;
+	ERR_clear_error();
 	close(fd);
 
 	if (++n_inputs % CLEAN_EVERY == 0) {
-		char mail[PATH_MAX];
-		snprintf(mail, sizeof(mail), "%s/mail", data_dir);
-		nftw(mail, rm_mail, 16, FTW_PHYS);
+		nftw(data_dir, rm_spent, 16, FTW_PHYS);
 	}
 	return 0;
 }

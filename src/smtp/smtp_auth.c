@@ -209,7 +209,9 @@ smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c)
 			return;
 		}
 		s->sasl = SMTP_SASL_PLAIN;
-		smtp_reply(s, 334, NULL, " ");
+		/* RFC 4954 §4: an empty challenge is "334 " (one space; the
+		 * reply format adds it), not "334  ". */
+		smtp_reply(s, 334, NULL, "%s", "");
 	} else if (strcasecmp(mech, "LOGIN") == 0) {
 		if (irlen > 0) {
 			s->sasl = SMTP_SASL_LOGIN_USER;

@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -961,6 +962,36 @@ write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * tls_error - a TLS failure (a refused handshake: TLS 1.1, no shared
+ * cipher; a bad record). Log it with the address, as for every refusal,
+ * and after STARTTLS push out what OpenSSL queued for the client (its
+ * alert, e.g. protocol_version) from the socket layer beneath the filter,
+ * which would otherwise be freed unsent: the client would only see EOF.
+ */
+static void
+tls_error(struct smtp_session *s)
+{
+	unsigned long e, first = 0;
+	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
+		if (first == 0)
+			first = e;
+	const char *why = first != 0 ? ERR_reason_error_string(first) : NULL;
+	log_info("[%s]: TLS error: %s", s->addr,
+		 why != NULL ? why : "connection failed");
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	if (under == NULL)
+		return;
+	/* A plain, non-blocking send: evbuffer_write() on this buffer
+	 * returns -1 at this point, and the session is freed next. */
+	struct evbuffer *out = bufferevent_get_output(under);
+	size_t n = evbuffer_get_length(out);
+	unsigned char *bytes = n > 0 ? evbuffer_pullup(out, -1) : NULL;
+	if (bytes != NULL)
+		(void)send(bufferevent_getfd(under), bytes, n,
+			   MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -999,6 +1030,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		if (s->state == SMTP_STATE_DATA)
 			log_info("%s: lost connection after DATA from [%s]",
 				 s->env.id, s->addr);
+		if (s->tls && (what & BEV_EVENT_ERROR))
+			tls_error(s);
 		smtp_session_free(s);
 	}
 }

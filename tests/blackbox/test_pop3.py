@@ -36,12 +36,13 @@ CAPS = ["TOP", "UIDL", "USER", "SASL PLAIN", "RESP-CODES", "AUTH-RESP-CODE",
         "PIPELINING"]
 
 
-def check_capa(body: bytes):
+def check_capa(body: bytes, stls: bool):
     caps = body.decode().split("\r\n")[:-1]
     for c in CAPS:
         assert c in caps, (c, caps)
     assert any(c.startswith("IMPLEMENTATION") for c in caps), caps
-    assert "STLS" not in caps  # not offered until it works
+    # RFC 2595 §4: STLS is offered in the AUTHORIZATION state only.
+    assert ("STLS" in caps) == stls, caps
     assert not any(c.startswith("APOP") for c in caps)
 
 
@@ -49,11 +50,11 @@ def test_capa_before_and_after_login(petrel):
     p = Pop(petrel.pop3_port)
     st, body = p.multi_cmd(b"CAPA")
     assert st.startswith(b"+OK"), st
-    check_capa(body)
+    check_capa(body, stls=True)
     p.login()
     st, body = p.multi_cmd(b"CAPA")
     assert st.startswith(b"+OK"), st
-    check_capa(body)
+    check_capa(body, stls=False)
     p.quit()
 
 
@@ -263,8 +264,9 @@ def test_apop_refused(petrel):
     st = p.cmd(b"APOP alice@example.org c4c9334bac560ecc979e58001b3e22fb")
     assert st.startswith(b"-ERR"), st
     assert p.cmd(b"STAT").startswith(b"-ERR")
-    assert p.cmd(b"STLS").startswith(b"-ERR")
     p.login()
+    # After login STLS is a wrong-state command (RFC 2595 §4).
+    assert p.cmd(b"STLS").startswith(b"-ERR")
     p.quit()
 
 

@@ -53,6 +53,7 @@ def test_starttls_then_ehlo_again(petrel, which):
     assert code == 503, lines
     assert c.cmd(b"NOOP") == (250, [b"250 2.0.0 Ok"])
     c.close()
+    local_send_ok(petrel)
 
 
 def test_starttls_with_argument_501(petrel):
@@ -64,6 +65,7 @@ def test_starttls_with_argument_501(petrel):
     starttls(c)
     ehlo_lines(c)
     c.close()
+    local_send_ok(petrel)
 
 
 def test_implicit_tls_on_465(petrel):
@@ -76,6 +78,7 @@ def test_implicit_tls_on_465(petrel):
     assert any(x.startswith(b"AUTH") for x in caps)
     assert c.cmd(b"STARTTLS")[0] == 503
     c.close()
+    local_send_ok(petrel)
 
 
 def test_plaintext_on_465_gets_no_greeting(petrel):
@@ -109,17 +112,27 @@ def test_tls_1_1_refused_1_2_and_1_3_fine(petrel):
     ehlo_lines(c)
     with pytest.raises(ssl.SSLError) as ei:
         starttls(c, old)
-    # The server said no (protocol version alert), not our own library.
-    assert "NO_PROTOCOLS_AVAILABLE" not in str(ei.value), ei.value
+    # The server said no with a protocol_version alert (RFC 8446 §4.2.1),
+    # also after STARTTLS, where it must leave before the socket closes.
+    assert "ALERT_PROTOCOL_VERSION" in str(ei.value), ei.value
     c.close()
-    # Same on 465, and with openssl s_client.
-    with pytest.raises(ssl.SSLError):
+    # Same on 465, and with openssl s_client on both.
+    with pytest.raises(ssl.SSLError) as ei:
         tls_connect(petrel.smtps_port, ctx=old).reply()
-    r = subprocess.run(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{petrel.smtps_port}",
-         "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"],
-        input=b"", capture_output=True, timeout=30)
-    assert r.returncode != 0
+    assert "ALERT_PROTOCOL_VERSION" in str(ei.value), ei.value
+    for args in (["-connect", f"127.0.0.1:{petrel.smtps_port}"],
+                 ["-connect", f"127.0.0.1:{petrel.port}", "-starttls",
+                  "smtp"]):
+        r = subprocess.run(
+            ["openssl", "s_client", *args, "-tls1_1", "-cipher",
+             "DEFAULT:@SECLEVEL=0"],
+            input=b"", capture_output=True, timeout=30)
+        assert r.returncode != 0
+        assert b"alert protocol version" in r.stderr, r.stderr
+    # Each refusal is logged with the client's address.
+    log = wait_log(petrel, "TLS error")
+    assert log.count("[127.0.0.1]: TLS error: unsupported protocol") >= 4, \
+        log
     r = subprocess.run(
         ["openssl", "s_client", "-connect", f"127.0.0.1:{petrel.port}",
          "-starttls", "smtp", "-tls1_2"],
@@ -172,6 +185,7 @@ def test_starttls_injection_with_mail_on_587(petrel):
     c.close()
     assert "pipelined after STARTTLS" in wait_log(
         petrel, "pipelined after STARTTLS")
+    local_send_ok(petrel)
 
 
 # --- the certificate ---

@@ -7,6 +7,7 @@ import base64
 import ssl
 import subprocess
 import time
+import warnings
 
 from conftest import Raw
 
@@ -23,10 +24,12 @@ def client_ctx(minimum=None, maximum=None, weak=False):
         # OpenSSL 3 refuses TLS < 1.2 on the client side at security
         # level 1+; level 0 lets the client at least offer it.
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    if minimum is not None:
-        ctx.minimum_version = minimum
-    if maximum is not None:
-        ctx.maximum_version = maximum
+    with warnings.catch_warnings():  # TLSv1/TLSv1_1 are deprecated names
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if minimum is not None:
+            ctx.minimum_version = minimum
+        if maximum is not None:
+            ctx.maximum_version = maximum
     return ctx
 
 
