@@ -24,6 +24,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/workq.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 #define PICKUP_MAX_RCPTS 1000
@@ -52,22 +53,6 @@ struct pickup_job {
 
 /* --- building the message (worker thread) --- */
 
-struct strbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-sb_add(struct strbuf *sb, const char *s, size_t n)
-{
-	if (sb->len + n + 1 > sb->cap) {
-		sb->cap = (sb->len + n + 1) * 2;
-		sb->p = xrealloc(sb->p, sb->cap);
-	}
-	memcpy(sb->p + sb->len, s, n);
-	sb->len += n;
-	sb->p[sb->len] = '\0';
-}
 
 /* sb_add_crlf - append, turning bare LF (and bare CR) into CRLF: files
  * from local programs use LF, and stored mail is CRLF throughout. */
@@ -76,15 +61,15 @@ sb_add_crlf(struct strbuf *sb, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
-			sb_add(sb, "\r\n", 2);
+			strbuf_add(sb, "\r\n", 2);
 			i++;
 		} else if (s[i] == '\n' || s[i] == '\r') {
-			sb_add(sb, "\r\n", 2);
+			strbuf_add(sb, "\r\n", 2);
 		} else {
 			size_t j = i;
 			while (j < n && s[j] != '\r' && s[j] != '\n')
 				j++;
-			sb_add(sb, s + i, j - i);
+			strbuf_add(sb, s + i, j - i);
 			i = j - 1;
 		}
 	}
@@ -284,17 +269,17 @@ build(struct pickup_job *j, const char *text, size_t len)
 	char *hdr = xasprintf("Received: by %s (petrel, from the pickup "
 			      "folder)\r\n\tid %s; %s\r\n",
 			      cfg->hostname, env->id, date);
-	sb_add(&out, hdr, strlen(hdr));
+	strbuf_add(&out, hdr, strlen(hdr));
 	free(hdr);
 	if (!has_date) {
 		char *d = xasprintf("Date: %s\r\n", date);
-		sb_add(&out, d, strlen(d));
+		strbuf_add(&out, d, strlen(d));
 		free(d);
 	}
 	if (!has_msgid) {
 		char *m = xasprintf("Message-ID: <%s@%s>\r\n", env->id,
 				    cfg->hostname);
-		sb_add(&out, m, strlen(m));
+		strbuf_add(&out, m, strlen(m));
 		free(m);
 	}
 	pos = 0;
@@ -310,11 +295,11 @@ build(struct pickup_job *j, const char *text, size_t len)
 			continue; /* the point of Bcc: */
 		sb_add_crlf(&out, text + f.start, f.end - f.start);
 	}
-	sb_add(&out, "\r\n", 2);
+	strbuf_add(&out, "\r\n", 2);
 	if (body < len)
 		sb_add_crlf(&out, text + body, len - body);
 	if (out.len < 2 || out.p[out.len - 1] != '\n')
-		sb_add(&out, "\r\n", 2);
+		strbuf_add(&out, "\r\n", 2);
 	if (out.len > cfg->max_message_size) {
 		snprintf(j->error, sizeof(j->error),
 			 "message too big (%zu bytes, limit %llu)", out.len,

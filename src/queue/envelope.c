@@ -5,37 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
-struct strbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-sb_add(struct strbuf *sb, const char *s, size_t n)
-{
-	if (sb->len + n + 1 > sb->cap) {
-		sb->cap = (sb->len + n + 1) * 2;
-		sb->p = xrealloc(sb->p, sb->cap);
-	}
-	memcpy(sb->p + sb->len, s, n);
-	sb->len += n;
-	sb->p[sb->len] = '\0';
-}
 
 /* sb_field - a tab and the value, with %, TAB, CR and LF %-escaped. */
 static void
 sb_field(struct strbuf *sb, const char *v)
 {
-	sb_add(sb, "\t", 1);
+	strbuf_add(sb, "\t", 1);
 	for (; v != NULL && *v != '\0'; v++) {
 		if (*v == '%' || *v == '\t' || *v == '\r' || *v == '\n') {
 			char esc[4];
 			snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)*v);
-			sb_add(sb, esc, 3);
+			strbuf_add(sb, esc, 3);
 		} else {
-			sb_add(sb, v, 1);
+			strbuf_add(sb, v, 1);
 		}
 	}
 }
@@ -70,29 +55,29 @@ queue_envelope_format(const struct queue_envelope *env, size_t *len_r)
 {
 	struct strbuf sb = {0};
 
-	sb_add(&sb, "petrel-queue 1\n", 15);
-	sb_add(&sb, "id", 2);
+	strbuf_add(&sb, "petrel-queue 1\n", 15);
+	strbuf_add(&sb, "id", 2);
 	sb_field(&sb, env->id);
-	sb_add(&sb, "\narrival", 8);
+	strbuf_add(&sb, "\narrival", 8);
 	sb_num(&sb, (uint64_t)env->arrival);
-	sb_add(&sb, "\nsize", 5);
+	strbuf_add(&sb, "\nsize", 5);
 	sb_num(&sb, env->size);
-	sb_add(&sb, "\nclient", 7);
+	strbuf_add(&sb, "\nclient", 7);
 	sb_field(&sb, env->client);
 	sb_field(&sb, env->helo);
-	sb_add(&sb, "\nsender", 7);
+	strbuf_add(&sb, "\nsender", 7);
 	sb_field(&sb, env->sender);
-	sb_add(&sb, "\n", 1);
+	strbuf_add(&sb, "\n", 1);
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
-		sb_add(&sb, "rcpt", 4);
+		strbuf_add(&sb, "rcpt", 4);
 		sb_num(&sb, i);
 		sb_field(&sb, r->local ? "L" : "R");
 		sb_field(&sb, r->address);
 		sb_field(&sb, r->orcpt);
 		sb_field(&sb, r->domain);
 		sb_field(&sb, r->localpart);
-		sb_add(&sb, "\n", 1);
+		strbuf_add(&sb, "\n", 1);
 	}
 	*len_r = sb.len;
 	return sb.p;
@@ -107,13 +92,13 @@ queue_envelope_format_update(size_t idx, enum queue_rcpt_state state,
 	const char *kind = state == QUEUE_RCPT_DONE	? "done"
 			   : state == QUEUE_RCPT_FAILED ? "fail"
 							: "defer";
-	sb_add(&sb, kind, strlen(kind));
+	strbuf_add(&sb, kind, strlen(kind));
 	sb_num(&sb, idx);
 	sb_num(&sb, (uint64_t)now);
 	if (state == QUEUE_RCPT_PENDING)
 		sb_num(&sb, (uint64_t)next);
 	sb_field(&sb, text);
-	sb_add(&sb, "\n", 1);
+	strbuf_add(&sb, "\n", 1);
 	*len_r = sb.len;
 	return sb.p;
 }
