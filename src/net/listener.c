@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct listener *l = arg;
 	(void)evl;
+	/* Replies go out as soon as they are ready: with Nagle, the last
+	 * small segment of a pipelined batch waits for the client's delayed
+	 * ACK (40 ms), which measured POP3 retrieval at a tenth of its
+	 * speed. Replies are already batched in the output buffer. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	l->fn(fd, sa, (socklen_t)salen, l->arg);
 }
 

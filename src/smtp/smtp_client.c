@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdarg.h>
@@ -502,6 +503,11 @@ connect_addr(struct smtp_client *c, const struct dns_host *h,
 			 strerror(err != 0 ? err : ECONNREFUSED));
 		return -1;
 	}
+	/* No Nagle: pipelined commands and the final dot go out at once
+	 * (see net/listener.c for what the 40 ms stalls cost). */
+	int one = 1;
+	setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one,
+		   sizeof(one));
 	struct timeval tv = {CONNECT_TIMEOUT, 0};
 	evtimer_add(c->timer, &tv);
 	return 0;

@@ -182,6 +182,12 @@ def test_sendmail_dot_line_ends_input_unless_i(three):
     assert a[0].endswith(b"\r\n\r\nbefore\r\n"), a[0]
     assert b"after the dot" not in a[0]
     assert b[0].endswith(b"\r\n\r\nbefore\r\n.\r\nafter the dot\r\n"), b[0]
+    # The Maildir file is visible as soon as the commit is durable; the
+    # log line follows a moment later, from the event loop.
+    deadline = time.time() + 5
+    while (not re.search(r"from=<x@example\.net>", p.log()) and
+           time.time() < deadline):
+        time.sleep(0.05)
     assert re.search(r"from=<x@example\.net>", p.log())
     # The envelope recipient is the argument, not the (absent) To:.
     assert p.mailbox("carol") == []
