@@ -199,6 +199,10 @@ server_run(struct config *cfg)
 	else if (strcmp(cfg->log_level, "error") == 0)
 		log_set_level(LOG_LEVEL_ERR);
 	signal(SIGPIPE, SIG_IGN);
+	/* Until the loop's handlers are installed, a SIGHUP (logrotate) or
+	 * SIGUSR1 (petrel queue flush) must not kill a starting server. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	raise_fd_limit();
 	if (queue_setup(cfg->data_dir, err, sizeof(err)) < 0) {
 		log_err("%s", err);

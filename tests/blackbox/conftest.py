@@ -59,16 +59,25 @@ class DNS:
     ]
 
     def __init__(self, workdir: Path, records=()):
-        self.port = free_udp_port()
         self.conf = workdir / "dnsmasq.conf"
         self.conf.write_text("\n".join(self.BASE + list(records)) + "\n")
-        self.proc = subprocess.Popen(
-            ["/usr/sbin/dnsmasq", "--no-daemon", f"--port={self.port}",
-             "--listen-address=127.0.0.1", "--bind-interfaces",
-             "--no-resolv", "--no-hosts", f"--conf-file={self.conf}",
-             "--log-facility=-"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait()
+        # The free port may be taken between the probe and dnsmasq's
+        # bind (another test run): then try another one.
+        for attempt in range(3):
+            self.port = free_udp_port()
+            self.proc = subprocess.Popen(
+                ["/usr/sbin/dnsmasq", "--no-daemon", f"--port={self.port}",
+                 "--listen-address=127.0.0.1", "--bind-interfaces",
+                 "--no-resolv", "--no-hosts", f"--conf-file={self.conf}",
+                 "--log-facility=-"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                self.wait()
+                return
+            except RuntimeError:
+                self.stop()
+                if attempt == 2:
+                    raise
 
     @property
     def server(self):
