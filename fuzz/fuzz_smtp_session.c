@@ -62,15 +62,15 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define INPUT_MAX     65536
-#define WAIT_ROUNDS   2000 /* x 50 us: a commit or a close */
-#define CLEAN_EVERY   512  /* inputs between Maildir clean-ups */
+#define INPUT_MAX   65536
+#define WAIT_ROUNDS 2000 /* x 50 us: a commit or a close */
+#define CLEAN_EVERY 512	 /* inputs between clean-ups of spent mail */
 
 static struct config cfg;
 static struct server srv;
 static char data_dir[64];
 static unsigned n_inputs;
-static bool verbose; /* PETREL_FUZZ_LOG: log lines and replies */
+static bool verbose;	/* PETREL_FUZZ_LOG: log lines and replies */
 static SSL *client_ssl; /* this input's TLS client, or NULL: plain */
 
 static int
@@ -125,14 +125,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* Quiet (refusals are the point); PETREL_FUZZ_LOG=1 for every line. */
 	verbose = getenv("PETREL_FUZZ_LOG") != NULL;
-	log_set_level(verbose
-			  ? LOG_LEVEL_DEBUG
-			  : (enum log_level)(LOG_LEVEL_ERR + 1));
+	log_set_level(verbose ? LOG_LEVEL_DEBUG
+			      : (enum log_level)(LOG_LEVEL_ERR + 1));
 	/* tmpfs when there is one: the committer's syncfs is then free. */
 	snprintf(data_dir, sizeof(data_dir), "/dev/shm/petrel-fuzz-XXXXXX");
 	if (mkdtemp(data_dir) == NULL) {
-		snprintf(data_dir, sizeof(data_dir),
-			 "/tmp/petrel-fuzz-XXXXXX");
+		snprintf(data_dir, sizeof(data_dir), "/tmp/petrel-fuzz-XXXXXX");
 		if (mkdtemp(data_dir) == NULL)
 			die("mkdtemp", strerror(errno));
 	}
@@ -140,10 +138,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	config_init(&cfg);
 	if (config_set(&cfg, "hostname", "mx.example.org", err, sizeof(err)) <
-		    0 ||
+		0 ||
 	    config_set(&cfg, "data_dir", data_dir, err, sizeof(err)) < 0 ||
-	    config_set(&cfg, "max_message_size", "32k", err, sizeof(err)) <
-		    0 ||
+	    config_set(&cfg, "max_message_size", "32k", err, sizeof(err)) < 0 ||
 	    config_set(&cfg, "relay_networks", "127.0.0.1/32, ::1/128", err,
 		       sizeof(err)) < 0 ||
 	    config_set(&cfg, "max_recipients", "20", err, sizeof(err)) < 0)
@@ -156,12 +153,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	srv.dir = directory_open(path, true, err, sizeof(err));
 	if (srv.dir == NULL)
 		die("directory", err);
-	const char *targets[] = {"alice@example.org",
-				 "postmaster@example.org"};
+	const char *targets[] = {"alice@example.org", "postmaster@example.org"};
 	const char *loop[] = {"loop2@example.org"};
 	const char *loop2[] = {"loop@example.org"};
 	if (directory_domain_add(srv.dir, "example.org", err, sizeof(err)) <
-		    0 ||
+		0 ||
 	    directory_user_add(srv.dir, "alice@example.org", "secret", err,
 			       sizeof(err)) < 0 ||
 	    directory_alias_add(srv.dir, "team@example.org", targets, 2, err,
@@ -180,8 +176,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (srv.tls_server == NULL)
 		die("TLS", err);
 	srv.per_ip = conn_limit_new();
-	srv.auth_limit = auth_limit_new(cfg.max_auth_failures,
-					cfg.auth_failure_window);
+	srv.auth_limit =
+	    auth_limit_new(cfg.max_auth_failures, cfg.auth_failure_window);
 	srv.commit = commit_start(srv.base, &cfg);
 	srv.workq = workq_new(srv.base, 2);
 	/* Never asked: the scheduler is stopped before it could. */
@@ -300,7 +296,7 @@ client_tls(int fd, bool starttls)
 			die("SSL_CTX_new", "failed");
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+					  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	if (starttls) {
 		static const char cmd[] = "STARTTLS\r\n";

@@ -1,6 +1,9 @@
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <fcntl.h>
 #include <openssl/ssl.h>
 #include <event2/event.h>
@@ -42,6 +45,61 @@ close_listeners(void)
 	for (size_t i = 0; i < n_listeners; i++)
 		listener_free(&listeners[i]);
 	n_listeners = 0;
+}
+
+const char *
+server_admit(struct server *srv, const struct sockaddr *sa, char *addr,
+	     size_t addrlen, bool *relay_r)
+{
+	const struct config *cfg = srv->cfg;
+
+	snprintf(addr, addrlen, "?");
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  addr, (socklen_t)addrlen);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+			  (socklen_t)addrlen);
+	if (srv->stopping)
+		return "Service shutting down";
+	if (srv->n_sessions >= cfg->max_connections) {
+		log_warn("[%s]: refused: %u connections", addr,
+			 srv->n_sessions);
+		return "Too many connections";
+	}
+	*relay_r = config_is_relay_client(cfg, sa);
+	if (!conn_limit_take(srv->per_ip, addr,
+			     *relay_r ? 0 : cfg->max_connections_per_ip)) {
+		log_warn("[%s]: refused: too many connections from this "
+			 "address",
+			 addr);
+		return "Too many connections from your address";
+	}
+	return NULL;
+}
+
+void
+server_release(struct server *srv, const char *addr)
+{
+	conn_limit_release(srv->per_ip, addr);
+}
+
+struct bufferevent *
+server_bev_new(struct server *srv, int fd, bool implicit_tls)
+{
+	if (!implicit_tls)
+		return bufferevent_socket_new(srv->base, fd,
+					      BEV_OPT_CLOSE_ON_FREE);
+	SSL *ssl = srv->tls_server ? SSL_new(srv->tls_server) : NULL;
+	if (ssl == NULL)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+	    srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		SSL_free(ssl);
+	return bev;
 }
 
 void

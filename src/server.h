@@ -8,6 +8,7 @@
 #define PETREL_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 struct config;
@@ -17,6 +18,7 @@ struct commit;
 struct conn_limit;
 struct smtp_session;
 struct pop3_session;
+struct bufferevent;
 struct workq;
 struct dns;
 struct scheduler;
@@ -46,6 +48,26 @@ struct server {
 
 /* server_run - `petrel serve`: run until SIGTERM/SIGINT. Exit status. */
 int server_run(struct config *cfg);
+
+/*
+ * server_admit - may a new connection from sa be served? Writes its
+ * address (text) into addr, takes its per-address slot, and says whether
+ * it is a relay client. NULL when admitted; else why not (logged), for
+ * the protocol to word as its refusal.
+ */
+const char *server_admit(struct server *srv, const struct sockaddr *sa,
+			 char *addr, size_t addrlen, bool *relay_r);
+
+/* server_release - undo server_admit (the session could not start). */
+void server_release(struct server *srv, const char *addr);
+
+/*
+ * server_bev_new - the bufferevent for an accepted socket; with TLS from
+ * the first byte when implicit_tls (RFC 8314: ports 465, 995). NULL on
+ * failure (fd still open).
+ */
+struct bufferevent *server_bev_new(struct server *srv, int fd,
+				   bool implicit_tls);
 
 /* server_session_gone - a session ended; stop the loop when draining. */
 void server_session_gone(struct server *srv);

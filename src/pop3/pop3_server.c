@@ -820,24 +820,14 @@ static void
 session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	       bool implicit_tls)
 {
-	const struct config *cfg = srv->cfg;
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  addr, sizeof(addr));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
-			  sizeof(addr));
-	bool relay = config_is_relay_client(cfg, sa);
-	if (srv->stopping || srv->n_sessions >= cfg->max_connections ||
-	    !conn_limit_take(srv->per_ip, addr,
-			     relay ? 0 : cfg->max_connections_per_ip)) {
-		static const char busy[] =
-		    "-ERR [SYS/TEMP] Too many connections\r\n";
-		ssize_t w = send(fd, busy, sizeof(busy) - 1,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	char addr[INET6_ADDRSTRLEN], busy[160];
+	bool relay = false;
+	const char *why = server_admit(srv, sa, addr, sizeof(addr), &relay);
+	if (why != NULL) {
+		int n =
+		    snprintf(busy, sizeof(busy), "-ERR [SYS/TEMP] %s\r\n", why);
+		ssize_t w =
+		    send(fd, busy, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)w;
 		close(fd);
 		return;
@@ -848,23 +838,10 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	s->lock_fd = -1;
 	s->send_fd = -1;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	if (implicit_tls) {
-		/* RFC 8314: POP3S, TLS from the first byte. */
-		SSL *ssl = srv->tls_server ? SSL_new(srv->tls_server) : NULL;
-		s->bev = ssl == NULL ? NULL
-				     : bufferevent_openssl_socket_new(
-					   srv->base, fd, ssl,
-					   BUFFEREVENT_SSL_ACCEPTING,
-					   BEV_OPT_CLOSE_ON_FREE);
-		if (s->bev == NULL && ssl != NULL)
-			SSL_free(ssl);
-		s->tls = true;
-	} else {
-		s->bev = bufferevent_socket_new(srv->base, fd,
-						BEV_OPT_CLOSE_ON_FREE);
-	}
+	s->tls = implicit_tls;
+	s->bev = server_bev_new(srv, fd, implicit_tls);
 	if (s->bev == NULL) {
-		conn_limit_release(srv->per_ip, addr);
+		server_release(srv, addr);
 		close(fd);
 		free(s);
 		return;

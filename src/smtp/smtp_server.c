@@ -1093,33 +1093,11 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	       enum smtp_role role)
 {
 	const struct config *cfg = srv->cfg;
-	char addr[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  addr, sizeof(addr));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
-			  sizeof(addr));
-	if (srv->stopping) {
-		refuse(fd, cfg->hostname, "Service shutting down");
-		return;
-	}
-	if (srv->n_sessions >= cfg->max_connections) {
-		log_warn("[%s]: refused: %u connections", addr,
-			 srv->n_sessions);
-		refuse(fd, cfg->hostname, "Too many connections");
-		return;
-	}
-	bool relay = config_is_relay_client(cfg, sa);
-	if (!conn_limit_take(srv->per_ip, addr,
-			     relay ? 0 : cfg->max_connections_per_ip)) {
-		log_warn("[%s]: refused: too many connections from this "
-			 "address",
-			 addr);
-		refuse(fd, cfg->hostname,
-		       "Too many connections from your address");
+	char addr[INET6_ADDRSTRLEN];
+	bool relay = false;
+	const char *why = server_admit(srv, sa, addr, sizeof(addr), &relay);
+	if (why != NULL) {
+		refuse(fd, cfg->hostname, why);
 		return;
 	}
 
@@ -1131,23 +1109,10 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	s->state = SMTP_STATE_GREETED;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	snprintf(s->helo, sizeof(s->helo), "unknown");
-	if (role == SMTP_ROLE_SMTPS) {
-		/* RFC 8314: TLS from the first byte. */
-		SSL *ssl = srv->tls_server ? SSL_new(srv->tls_server) : NULL;
-		s->bev = ssl == NULL ? NULL
-				     : bufferevent_openssl_socket_new(
-					   srv->base, fd, ssl,
-					   BUFFEREVENT_SSL_ACCEPTING,
-					   BEV_OPT_CLOSE_ON_FREE);
-		if (s->bev == NULL && ssl != NULL)
-			SSL_free(ssl);
-		s->tls = true;
-	} else {
-		s->bev = bufferevent_socket_new(srv->base, fd,
-						BEV_OPT_CLOSE_ON_FREE);
-	}
+	s->tls = role == SMTP_ROLE_SMTPS;
+	s->bev = server_bev_new(srv, fd, s->tls);
 	if (s->bev == NULL) {
-		conn_limit_release(srv->per_ip, addr);
+		server_release(srv, addr);
 		close(fd);
 		free(s);
 		return;
