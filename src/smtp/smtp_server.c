@@ -537,6 +537,18 @@ parse_vrfy_arg(struct smtp_session *s, const struct smtp_command *c,
 	size_t used;
 	if (c->args_len == 0)
 		return -1;
+	/* RFC 5321 §3.5.1: VRFY may name a bare user: the one here at our
+	 * host name, as for <postmaster>. */
+	bool bare = memchr(c->args, '@', c->args_len) == NULL &&
+		    c->args[0] != '<' && c->args_len <= SMTP_LOCAL_MAX;
+	if (bare) {
+		char mailbox[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2];
+		snprintf(mailbox, sizeof(mailbox), "%.*s@%s", (int)c->args_len,
+			 c->args, s->srv->cfg->hostname);
+		if (smtp_addr_parse_mailbox(mailbox, strlen(mailbox), &p) < 0)
+			return -1;
+		return smtp_addr_format(&p, address, len) < 0 ? -1 : 0;
+	}
 	if (smtp_addr_parse_path(c->args, c->args_len,
 				 SMTP_ADDR_ALLOW_NO_BRACKETS |
 				     SMTP_ADDR_ALLOW_POSTMASTER,
@@ -587,6 +599,9 @@ cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
 			   address);
 	} else if (r == DIRECTORY_TEMPFAIL) {
 		smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
+	} else if (r == DIRECTORY_LOOP) {
+		smtp_reply(s, 550, "5.4.6", "<%s>: Alias expansion loop",
+			   address);
 	} else {
 		smtp_reply(s, 550, "5.1.1", "<%s>: User unknown", address);
 	}

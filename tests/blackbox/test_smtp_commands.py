@@ -521,3 +521,22 @@ def test_swaks_pipelined_from_untrusted(petrel):
         assert len(msgs) == 1
         assert b"pipelined swaks" in msgs[0]
         assert b"[127.0.0.2]" in msgs[0]
+
+
+def test_vrfy_bare_name_and_alias_loop(petrel_factory):
+    """RFC 5321 §3.5.1: VRFY of a bare user name means the user at our
+    host name; an alias loop answers as RCPT does (5.4.6)."""
+    p = petrel_factory(extra={"smtp_vrfy_expn": "yes",
+                              "hostname": "example.org"})
+    p.cli("alias", "add", "loop1@example.org", "loop2@example.org")
+    p.cli("alias", "add", "loop2@example.org", "loop1@example.org")
+    c = greet(Raw(p.port))
+    code, lines = c.cmd(b"VRFY alice")
+    assert code == 250 and b"<alice@example.org>" in lines[0], lines
+    assert c.cmd(b"VRFY nobody")[0] == 550
+    code, lines = c.cmd(b"VRFY loop1@example.org")
+    assert code == 550 and b"5.4.6" in lines[0], lines
+    code, lines = c.cmd(b"RCPT TO:<loop1@example.org>")  # no MAIL yet
+    assert code == 503
+    assert c.cmd(b"QUIT")[0] == 221
+    c.close()
