@@ -34,6 +34,8 @@ struct commit {
 	struct queue_commit *pending, **pending_tail;
 	struct queue_commit *done, **done_tail;
 	bool stopping;
+	/* Group-commit accounting, logged at stop: messages per sync. */
+	unsigned long n_syncs, n_jobs;
 
 	int efd; /* eventfd: wakes the loop when jobs are done */
 	struct event *ev;
@@ -205,6 +207,9 @@ commit_thread(void *arg)
 					commit_one(c, j);
 			}
 			/* The group commit: one flush for the whole batch. */
+			c->n_syncs++;
+			for (struct queue_commit *j = batch; j; j = j->next)
+				c->n_jobs++;
 			if (commit_sync(c) < 0) {
 				int e = errno;
 				log_err("commit: sync failed: %s", strerror(e));
@@ -338,6 +343,11 @@ commit_stop(struct commit **cp)
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
+	if (c->n_syncs > 0)
+		log_info("commit: %lu jobs in %lu group commits (%.2f per "
+			 "sync)",
+			 c->n_jobs, c->n_syncs,
+			 (double)c->n_jobs / (double)c->n_syncs);
 	/* Every submitted job is committed; tell its owner. */
 	commit_done_cb(c->efd, EV_READ, c);
 	event_free(c->ev);
