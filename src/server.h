@@ -35,11 +35,11 @@ struct server {
 	unsigned n_sessions;
 	struct workq *workq; /* password checks, mailbox syncs */
 	struct dns *dns;
-	SSL_CTX *tls_client;	 /* outbound STARTTLS */
-	SSL_CTX *tls_server;	 /* STARTTLS, implicit TLS; new on SIGHUP */
+	SSL_CTX *tls_client; /* outbound STARTTLS */
+	SSL_CTX *tls_server; /* STARTTLS, implicit TLS; new on SIGHUP */
 	struct auth_limit *auth_limit; /* failed logins per address */
-	struct scheduler *sched; /* the queue's brain */
-	struct pickup *pickup;	 /* data_dir/pickup/ watcher */
+	struct scheduler *sched;       /* the queue's brain */
+	struct pickup *pickup;	       /* data_dir/pickup/ watcher */
 	/* Live sessions per protocol, doubly linked, for shutdown. */
 	struct smtp_session *sessions;
 	struct pop3_session *pop3_sessions;

@@ -85,7 +85,7 @@ struct config {
 	char *log_level; /* debug|info|warning|error, default info */
 	unsigned outbound_connections; /* default 100, all destinations */
 	unsigned outbound_connections_per_destination; /* default 10 */
-	bool outbound_tls_required; /* default no: STARTTLS when offered */
+	bool outbound_tls_required;   /* default no: STARTTLS when offered */
 	unsigned max_auth_failures;   /* default 10 per address and window */
 	unsigned auth_failure_window; /* default 1h */
 };

@@ -53,7 +53,6 @@ struct pickup_job {
 
 /* --- building the message (worker thread) --- */
 
-
 /* sb_add_crlf - append, turning bare LF (and bare CR) into CRLF: files
  * from local programs use LF, and stored mail is CRLF throughout. */
 static void

@@ -27,8 +27,7 @@ SSL_CTX *tls_client_ctx_new(void);
  * A key that does not match the certificate is an error. Returns NULL
  * with err set.
  */
-SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err,
-			    size_t errlen);
+SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen);
 
 /*
  * tls_make_self_signed - write a new self-signed certificate for hostname

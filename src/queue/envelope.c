@@ -8,7 +8,6 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-
 /* sb_field - a tab and the value, with %, TAB, CR and LF %-escaped. */
 static void
 sb_field(struct strbuf *sb, const char *v)

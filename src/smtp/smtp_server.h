@@ -25,8 +25,8 @@ struct smtp_session;
 /* Listener callbacks: a new client on port 25, 587 or 465. */
 void smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 			void *arg);
-void smtp_submission_accept(int fd, const struct sockaddr *sa,
-			    socklen_t salen, void *arg);
+void smtp_submission_accept(int fd, const struct sockaddr *sa, socklen_t salen,
+			    void *arg);
 void smtps_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 		  void *arg);
 

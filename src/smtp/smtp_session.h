@@ -39,7 +39,7 @@ enum smtp_state {
 
 /* Which listener the client came in on (RFC 6409, RFC 8314). */
 enum smtp_role {
-	SMTP_ROLE_MX,         /* port 25: STARTTLS offered, AUTH optional */
+	SMTP_ROLE_MX,	      /* port 25: STARTTLS offered, AUTH optional */
 	SMTP_ROLE_SUBMISSION, /* port 587: STARTTLS, then AUTH, then MAIL */
 	SMTP_ROLE_SMTPS,      /* port 465: implicit TLS, then AUTH */
 };
@@ -54,14 +54,14 @@ enum smtp_sasl {
 struct smtp_session {
 	struct server *srv;
 	enum smtp_role role;
-	bool tls;           /* TLS is active on bev */
+	bool tls;	    /* TLS is active on bev */
 	bool authenticated; /* AUTH succeeded: auth_user */
 	char auth_user[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2];
 	enum smtp_sasl sasl;
 	char sasl_user[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 2];
 	struct smtp_auth_job *auth_job; /* password check in flight */
-	struct event *deadline;         /* command deadline, auth delay */
-	unsigned close_polls;           /* closing: waits for the flush */
+	struct event *deadline;		/* command deadline, auth delay */
+	unsigned close_polls;		/* closing: waits for the flush */
 	struct bufferevent *bev;
 	struct smtp_session *prev, *next;
 	enum smtp_state state;
@@ -106,8 +106,7 @@ void smtp_session_resume(struct smtp_session *s);
 void smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c);
 
 /* smtp_auth_continue - a line of a SASL exchange in progress. */
-void smtp_auth_continue(struct smtp_session *s, const char *line,
-			size_t len);
+void smtp_auth_continue(struct smtp_session *s, const char *line, size_t len);
 
 /* smtp_auth_detach - the session is going away: forget its job. */
 void smtp_auth_detach(struct smtp_session *s);

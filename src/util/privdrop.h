@@ -26,7 +26,6 @@ int privdrop_ownership(const char *data_dir, const char *user,
  * group) for good. A no-op returning 0 unless running as root with user
  * set; running as root with no user set logs a warning. 0 or -1 with err.
  */
-int privdrop_now(const char *user, const char *group, char *err,
-		 size_t errlen);
+int privdrop_now(const char *user, const char *group, char *err, size_t errlen);
 
 #endif
