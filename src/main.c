@@ -101,7 +101,7 @@ main(int argc, char **argv)
 	int status;
 
 	if (strcmp(cmd, "serve") == 0)
-		status = server_run(&cfg);
+		status = server_run(&cfg, conf_path, argv, i - 1);
 	else if (strcmp(cmd, "check-config") == 0) {
 		config_print(&cfg, stdout);
 		status = 0;

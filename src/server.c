@@ -172,12 +172,64 @@ write_pid(const struct config *cfg)
  * directory needs no reload: it is read fresh on every lookup.
  */
 static void
+apply_log_level(const struct config *cfg)
+{
+	if (strcmp(cfg->log_level, "debug") == 0)
+		log_set_level(LOG_LEVEL_DEBUG);
+	else if (strcmp(cfg->log_level, "warning") == 0)
+		log_set_level(LOG_LEVEL_WARN);
+	else if (strcmp(cfg->log_level, "error") == 0)
+		log_set_level(LOG_LEVEL_ERR);
+	else
+		log_set_level(LOG_LEVEL_INFO);
+}
+
+static void
+note_restart(const char *key, void *arg)
+{
+	(void)arg;
+	log_warn("SIGHUP: %s changed: it takes effect at the next start", key);
+}
+
+/*
+ * reload_config - read the file and the -o overrides again, as at start.
+ * A broken file changes nothing; otherwise the keys that can change live
+ * do (config_apply_live) and the others are named in the log.
+ */
+static void
+reload_config(struct server *srv)
+{
+	struct config fresh;
+	char err[512];
+
+	config_init(&fresh);
+	int r =
+	    srv->conf_path == NULL
+		? 0
+		: config_load_file(&fresh, srv->conf_path, err, sizeof(err));
+	for (int i = 1; r == 0 && i < srv->argc; i++)
+		if (strcmp(srv->argv[i], "-o") == 0 && i + 1 < srv->argc)
+			r = config_override(&fresh, srv->argv[++i], err,
+					    sizeof(err));
+		else if (strcmp(srv->argv[i], "-c") == 0)
+			i++;
+	if (r < 0)
+		log_err("SIGHUP: %s: keeping the running configuration", err);
+	else
+		config_apply_live(srv->cfg, &fresh, note_restart, NULL);
+	config_free(&fresh);
+	apply_log_level(srv->cfg);
+}
+
+static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 	char err[512];
 	(void)sig;
 	(void)what;
+	reload_config(srv);
+	log_info("SIGHUP: configuration reloaded");
 	SSL_CTX *ctx = tls_server_ctx_new(srv->cfg, err, sizeof(err));
 	if (ctx == NULL) {
 		log_err("SIGHUP: keeping the old certificate: %s", err);
@@ -244,18 +296,16 @@ raise_fd_limit(void)
 }
 
 int
-server_run(struct config *cfg)
+server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 {
 	struct server srv = {0};
+	srv.conf_path = conf_path;
+	srv.argv = argv;
+	srv.argc = argc;
 	char err[512], path[PATH_MAX];
 	int status = 0;
 
-	if (strcmp(cfg->log_level, "debug") == 0)
-		log_set_level(LOG_LEVEL_DEBUG);
-	else if (strcmp(cfg->log_level, "warning") == 0)
-		log_set_level(LOG_LEVEL_WARN);
-	else if (strcmp(cfg->log_level, "error") == 0)
-		log_set_level(LOG_LEVEL_ERR);
+	apply_log_level(cfg);
 	signal(SIGPIPE, SIG_IGN);
 	/* Until the loop's handlers are installed, a SIGHUP (logrotate) or
 	 * SIGUSR1 (petrel queue flush) must not kill a starting server. */
@@ -285,8 +335,23 @@ server_run(struct config *cfg)
 	if (srv.base == NULL)
 		fatal("cannot create the event loop");
 	srv.per_ip = conn_limit_new();
+	/* Signals are caught from here on, before any port opens (so a
+	 * client or script that sees the port up can signal safely); their
+	 * callbacks run only in the loop, once everything below is set up. */
+	struct event *ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
+	struct event *ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
+	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv);
+	struct event *ev_usr1 = evsignal_new(srv.base, SIGUSR1, usr1_cb, &srv);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_usr1, NULL);
 	if (open_listeners(&srv) < 0) {
 		close_listeners();
+		event_free(ev_term);
+		event_free(ev_int);
+		event_free(ev_hup);
+		event_free(ev_usr1);
 		conn_limit_free(&srv.per_ip);
 		event_base_free(srv.base);
 		directory_close(&srv.dir);
@@ -311,14 +376,6 @@ server_run(struct config *cfg)
 	srv.pickup = pickup_start(&srv);
 	write_pid(cfg);
 
-	struct event *ev_term = evsignal_new(srv.base, SIGTERM, stop_cb, &srv);
-	struct event *ev_int = evsignal_new(srv.base, SIGINT, stop_cb, &srv);
-	struct event *ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv);
-	struct event *ev_usr1 = evsignal_new(srv.base, SIGUSR1, usr1_cb, &srv);
-	event_add(ev_term, NULL);
-	event_add(ev_int, NULL);
-	event_add(ev_hup, NULL);
-	event_add(ev_usr1, NULL);
 
 	log_info("petrel started: hostname %s, data_dir %s", cfg->hostname,
 		 cfg->data_dir);

@@ -44,10 +44,19 @@ struct server {
 	struct smtp_session *sessions;
 	struct pop3_session *pop3_sessions;
 	bool stopping;
+	const char *conf_path; /* for SIGHUP */
+	char **argv;	       /* the -o overrides, for SIGHUP */
+	int argc;
 };
 
-/* server_run - `petrel serve`: run until SIGTERM/SIGINT. Exit status. */
-int server_run(struct config *cfg);
+/*
+ * server_run - `petrel serve`: run until SIGTERM/SIGINT. conf_path (NULL:
+ * none) and the command line before the command (argv[1..argc), for its
+ * -o overrides) are what SIGHUP reads the configuration from again.
+ * Returns the exit status.
+ */
+int server_run(struct config *cfg, const char *conf_path, char **argv,
+	       int argc);
 
 /*
  * server_admit - may a new connection from sa be served? Writes its

@@ -1073,3 +1073,87 @@ config_print(const struct config *cfg, FILE *out)
 		fputc('\n', out);
 	}
 }
+
+/* The keys SIGHUP applies at once (see config_apply_live). */
+static const char *const live_keys[] = {
+    "relay_networks",
+    "max_message_size",
+    "max_recipients",
+    "max_connections",
+    "max_connections_per_ip",
+    "max_errors",
+    "max_received_headers",
+    "smtp_timeout",
+    "smtp_data_timeout",
+    "smtp_vrfy_expn",
+    "queue_lifetime",
+    "outbound_connections",
+    "outbound_connections_per_destination",
+    "outbound_tls_required",
+    "tls_cert",
+    "tls_key",
+    "log_level",
+};
+
+static bool
+is_live(const char *key, size_t len)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (strlen(live_keys[i]) == len &&
+		    strncmp(live_keys[i], key, len) == 0)
+			return true;
+	return false;
+}
+
+static char *
+print_all(const struct config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL)
+		return NULL;
+	config_print(cfg, f);
+	fclose(f);
+	return text;
+}
+
+void
+config_apply_live(struct config *running, const struct config *fresh,
+		  void (*restart)(const char *key, void *arg), void *arg)
+{
+	char *a = print_all(running), *b = print_all(fresh);
+	char err[256], key[64];
+
+	/* Both print every key once, in the same order, one per line. */
+	for (char *la = a, *lb = b; la != NULL && lb != NULL && *la && *lb;) {
+		char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
+		if (ea == NULL || eb == NULL)
+			break;
+		*ea = *eb = '\0';
+		if (strcmp(la, lb) != 0) {
+			size_t klen = strcspn(lb, " ");
+			const char *value = lb + klen;
+			value += strspn(value, " =");
+			if (is_live(lb, klen)) {
+				snprintf(key, sizeof(key), "%.*s", (int)klen,
+					 lb);
+				/* Printed values parse back (config_print). */
+				if (config_set(running, key, value, err,
+					       sizeof(err)) < 0)
+					restart(key, arg);
+			} else if (klen < sizeof(key)) {
+				snprintf(key, sizeof(key), "%.*s", (int)klen,
+					 lb);
+				restart(key, arg);
+			}
+		}
+		la = ea + 1;
+		lb = eb + 1;
+	}
+	/* The password prints as ********: compare it itself. */
+	if (strcmp(running->smarthost_password, fresh->smarthost_password) != 0)
+		restart("smarthost_password", arg);
+	free(a);
+	free(b);
+}

@@ -128,6 +128,20 @@ int config_load_file(struct config *cfg, const char *path, char *err,
 int config_override(struct config *cfg, const char *kv, char *err,
 		    size_t errlen);
 
+/*
+ * config_apply_live - SIGHUP: copy from fresh into running the settings
+ * that take effect at once — limits, timeouts, relay_networks,
+ * smtp_vrfy_expn, queue_lifetime, outbound limits, max_message_size,
+ * tls_cert/tls_key (the certificates are reloaded with them), log_level.
+ * They are the ones read only on the event-loop thread (or handed to
+ * workers per job), so the copy races with nothing. For every other key
+ * whose value differs, restart(key, arg) is called: it takes effect at
+ * the next start (listeners, data_dir, hostname, user, dns_servers, the
+ * smarthost, retry_intervals, the AUTH failure limits).
+ */
+void config_apply_live(struct config *running, const struct config *fresh,
+		       void (*restart)(const char *key, void *arg), void *arg);
+
 /* config_print - the effective settings, one `key = value` line each. */
 void config_print(const struct config *cfg, FILE *out);
 

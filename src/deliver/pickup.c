@@ -44,7 +44,8 @@ struct pickup {
 
 struct pickup_job {
 	struct pickup *p;
-	const struct config *cfg;
+	const struct config *cfg; /* restart-only keys (data_dir, hostname) */
+	uint64_t max_size;	  /* max_message_size, read on the loop */
 	char name[NAME_MAX + 1];
 	char path[PATH_MAX];
 	char error[512]; /* malformed: why (then badmail) */
@@ -299,10 +300,10 @@ build(struct pickup_job *j, const char *text, size_t len)
 		sb_add_crlf(&out, text + body, len - body);
 	if (out.len < 2 || out.p[out.len - 1] != '\n')
 		strbuf_add(&out, "\r\n", 2);
-	if (out.len > cfg->max_message_size) {
+	if (out.len > j->max_size) {
 		snprintf(j->error, sizeof(j->error),
 			 "message too big (%zu bytes, limit %llu)", out.len,
-			 (unsigned long long)cfg->max_message_size);
+			 (unsigned long long)j->max_size);
 		queue_commit_free(qc);
 		qc = NULL;
 		goto out;
@@ -363,8 +364,7 @@ pickup_work(void *arg)
 {
 	struct pickup_job *j = arg;
 	size_t len;
-	char *text = fsutil_read_file(
-	    j->path, j->cfg->max_message_size * 2 + 65536, &len);
+	char *text = fsutil_read_file(j->path, j->max_size * 2 + 65536, &len);
 	if (text == NULL) {
 		if (errno == EFBIG) {
 			snprintf(j->error, sizeof(j->error), "message too big");
@@ -467,6 +467,7 @@ pickup_file(struct pickup *p, const char *name)
 	struct pickup_job *j = xcalloc(1, sizeof(*j));
 	j->p = p;
 	j->cfg = p->srv->cfg;
+	j->max_size = p->srv->cfg->max_message_size;
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	snprintf(j->path, sizeof(j->path), "%s/pickup/%s",
 		 p->srv->cfg->data_dir, name);

@@ -924,6 +924,59 @@ test_small_err(void **state)
 	config_free(&cfg);
 }
 
+/* config_apply_live: live keys change, the others are only named. */
+struct restart_log {
+	char keys[512];
+};
+
+static void
+note_key(const char *key, void *arg)
+{
+	struct restart_log *l = arg;
+	strncat(l->keys, key, sizeof(l->keys) - strlen(l->keys) - 2);
+	strcat(l->keys, " ");
+}
+
+static void
+test_apply_live(void **state)
+{
+	struct config running, fresh;
+	struct restart_log log = {""};
+	char err[256];
+
+	(void)state;
+	config_init(&running);
+	config_init(&fresh);
+	assert_int_equal(config_parse(&fresh,
+				      "max_recipients = 7\n"
+				      "relay_networks = 10.0.0.0/8\n"
+				      "tls_cert = /x/c.pem\n"
+				      "tls_key = /x/k.pem\n"
+				      "smtp_listen = 127.0.0.1:2525\n"
+				      "hostname = other.example\n"
+				      "smarthost_password = s3cret\n",
+				      168, err, sizeof(err)),
+			 0);
+	config_apply_live(&running, &fresh, note_key, &log);
+	assert_int_equal(running.max_recipients, 7);
+	assert_int_equal(running.n_relay_networks, 1);
+	assert_string_equal(running.tls_cert, "/x/c.pem");
+	assert_string_equal(running.tls_key, "/x/k.pem");
+	/* Restart-only: unchanged, but reported. */
+	assert_int_equal(running.smtp_listen.items[0].port, 25);
+	assert_string_not_equal(running.hostname, "other.example");
+	assert_non_null(strstr(log.keys, "smtp_listen "));
+	assert_non_null(strstr(log.keys, "hostname "));
+	assert_non_null(strstr(log.keys, "smarthost_password "));
+	assert_null(strstr(log.keys, "max_recipients"));
+	/* Nothing differs: nothing reported. */
+	struct restart_log none = {""};
+	config_apply_live(&running, &running, note_key, &none);
+	assert_string_equal(none.keys, "");
+	config_free(&running);
+	config_free(&fresh);
+}
+
 int
 main(void)
 {
@@ -943,6 +996,7 @@ main(void)
 	    cmocka_unit_test(test_override),
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_apply_live),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_small_err),
 	};
