@@ -376,7 +376,6 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	srv.pickup = pickup_start(&srv);
 	write_pid(cfg);
 
-
 	log_info("petrel started: hostname %s, data_dir %s", cfg->hostname,
 		 cfg->data_dir);
 	if (event_base_dispatch(srv.base) < 0)
