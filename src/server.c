@@ -328,6 +328,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	srv.dir = directory_open(path, true, err, sizeof(err));
 	if (srv.dir == NULL) {
 		log_err("%s", err);
+		SSL_CTX_free(srv.tls_server);
 		return 1;
 	}
 	srv.cfg = cfg;
@@ -355,6 +356,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 		conn_limit_free(&srv.per_ip);
 		event_base_free(srv.base);
 		directory_close(&srv.dir);
+		SSL_CTX_free(srv.tls_server);
 		return 1;
 	}
 	/* Ports are bound: from here on, the unprivileged user. Before any

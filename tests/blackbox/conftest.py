@@ -22,10 +22,21 @@ OFF = ["submission_listen", "smtps_listen", "pop3_listen", "pop3s_listen",
        "imap_listen", "imaps_listen"]
 
 
+_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port free now and not handed out before in this test run: the
+    kernel may offer a just-closed probe port again, and two listeners of
+    one instance must not get the same one."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port")
 
 
 def wait_port(host, port, proc=None, timeout=15.0):
