@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/num.h"
 #include "util/xalloc.h"
 
 /* A config file larger than this is certainly a mistake. */
@@ -190,26 +191,6 @@ trim_dup(const char *s, size_t len)
 	return xstrndup(s, len);
 }
 
-/* parse_uint - all-decimal s, at most max. No sign, no white space. */
-static int
-parse_uint(const char *s, size_t len, uint64_t max, uint64_t *r)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*r = v;
-	return 0;
-}
-
 /* parse_suffixed - "NUMBER[suffix]" where suffix multiplies by mult[]. */
 static int
 parse_suffixed(const char *s, const char *suffixes, const uint64_t *mult,
@@ -226,7 +207,7 @@ parse_suffixed(const char *s, const char *suffixes, const uint64_t *mult,
 		m = mult[p - suffixes];
 		len--;
 	}
-	if (parse_uint(s, len, UINT64_MAX, &v) < 0 || v > max / m)
+	if (num_parse(s, len, UINT64_MAX, &v) < 0 || v > max / m)
 		return -1;
 	*r = v * m;
 	return 0;
@@ -310,7 +291,7 @@ parse_port(const char *s, size_t len, uint16_t *port_r)
 {
 	uint64_t v;
 
-	if (len > 5 || parse_uint(s, len, 65535, &v) < 0 || v == 0)
+	if (len > 5 || num_parse(s, len, 65535, &v) < 0 || v == 0)
 		return -1;
 	*port_r = (uint16_t)v;
 	return 0;
@@ -453,7 +434,7 @@ config_parse_net(const char *s, struct config_net *net_r)
 		return -1;
 	prefix = (uint64_t)family_bits(net.family);
 	if (slash != NULL &&
-	    (parse_uint(slash + 1, strlen(slash + 1), 255, &prefix) < 0 ||
+	    (num_parse(slash + 1, strlen(slash + 1), 255, &prefix) < 0 ||
 	     prefix > (uint64_t)family_bits(net.family)))
 		return -1;
 	net.prefix = (unsigned)prefix;
@@ -744,7 +725,7 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		*(uint64_t *)field = u;
 		return 0;
 	case KIND_UINT:
-		if (parse_uint(value, strlen(value), UINT_MAX, &u) < 0 ||
+		if (num_parse(value, strlen(value), UINT_MAX, &u) < 0 ||
 		    u < k->min) {
 			set_err(err, errlen, "bad number '%s' for %s",
 				quote(value, q), k->name);

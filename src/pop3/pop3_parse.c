@@ -1,5 +1,7 @@
 #include "pop3/pop3_parse.h"
 
+#include "util/num.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -140,18 +142,11 @@ pop3_parse_command(const char *line, size_t len, struct pop3_command *cmd_r,
 int
 pop3_parse_number(const char *s, size_t len, uint32_t *n_r)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
 	/* RFC 1939 §3: a number is plain digits; no sign, no "0x". */
-	if (len == 0)
+	if (num_parse(s, len, UINT32_MAX, &v) < 0)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > UINT32_MAX)
-			return -1;
-	}
 	*n_r = (uint32_t)v;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "store/maildir.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 #define INDEX_NAME     "petrel-uidlist"
@@ -88,20 +89,13 @@ open_sync_lock(const char *path)
 	return fd;
 }
 
-/* parse_u32 - digits only, 0..UINT32_MAX. */
+/* parse_u32 - digits only, 0..UINT32_MAX, at most 10 of them. */
 static int
 parse_u32(const char *s, size_t len, uint32_t *n_r)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (len == 0 || len > 10)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > UINT32_MAX)
+	if (len > 10 || num_parse(s, len, UINT32_MAX, &v) < 0)
 		return -1;
 	*n_r = (uint32_t)v;
 	return 0;

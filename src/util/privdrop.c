@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /*
  * privdrop_resolve - user (and group, or else the user's primary group)
@@ -28,14 +29,8 @@ privdrop_resolve(const char *user, const char *group, uid_t *uid_r,
 
 	for (;;) {
 		struct passwd pw, *pwp = NULL;
-		char *nbuf = realloc(buf, size);
 
-		if (nbuf == NULL) {
-			free(buf);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		buf = nbuf;
+		buf = xrealloc(buf, size);
 		rc = getpwnam_r(user, &pw, buf, size, &pwp);
 		if (rc == ERANGE && size < (1u << 20)) {
 			size *= 2;
@@ -57,14 +52,8 @@ privdrop_resolve(const char *user, const char *group, uid_t *uid_r,
 	}
 	while (group != NULL && *group != '\0') {
 		struct group gr, *grp = NULL;
-		char *nbuf = realloc(buf, size);
 
-		if (nbuf == NULL) {
-			free(buf);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		buf = nbuf;
+		buf = xrealloc(buf, size);
 		rc = getgrnam_r(group, &gr, buf, size, &grp);
 		if (rc == ERANGE && size < (1u << 20)) {
 			size *= 2;
