@@ -224,7 +224,8 @@ pump(int fd, unsigned n)
 static bool
 busy(void)
 {
-	const struct smtp_session *s = srv.sessions;
+	const struct smtp_session *s =
+	    srv.sessions != NULL ? srv.sessions->owner : NULL;
 	return s != NULL && (s->state == SMTP_STATE_COMMIT ||
 			     (s->state == SMTP_STATE_AUTH && s->auth_job));
 }
@@ -427,7 +428,7 @@ done:
 			usleep(50);
 	}
 	if (srv.sessions != NULL)
-		smtp_session_destroy(srv.sessions);
+		srv.sessions->proto->destroy(srv.sessions->owner);
 	/* libevent finalizes freed bufferevents on the next iteration. */
 	pump(fd, 2);
 	SSL_free(client_ssl);

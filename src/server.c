@@ -23,11 +23,10 @@
 #include "net/tls.h"
 #include "auth/auth_limit.h"
 #include "util/privdrop.h"
-#include "pop3/pop3_server.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
 #include "queue/scheduler.h"
-#include "smtp/smtp_server.h"
+#include "protocols.h"
 #include "store/directory.h"
 #include "util/log.h"
 #include "util/workq.h"
@@ -36,7 +35,7 @@
 /* How long a clean stop waits for sessions to finish their commits. */
 #define STOP_GRACE 10
 
-static struct listener *listeners[CONFIG_MAX_LISTEN * 7];
+static struct listener *listeners[CONFIG_MAX_LISTEN * 16];
 static size_t n_listeners;
 
 static void
@@ -103,8 +102,30 @@ server_bev_new(struct server *srv, int fd, bool implicit_tls)
 }
 
 void
-server_session_gone(struct server *srv)
+server_session_add(struct server *srv, struct server_session *link,
+		   const struct server_proto *proto, void *owner)
 {
+	link->proto = proto;
+	link->owner = owner;
+	link->prev = NULL;
+	link->next = srv->sessions;
+	if (link->next != NULL)
+		link->next->prev = link;
+	srv->sessions = link;
+	srv->n_sessions++;
+}
+
+void
+server_session_remove(struct server *srv, struct server_session *link)
+{
+	if (link->prev != NULL)
+		link->prev->next = link->next;
+	else
+		srv->sessions = link->next;
+	if (link->next != NULL)
+		link->next->prev = link->prev;
+	link->prev = link->next = NULL;
+	srv->n_sessions--;
 	if (srv->stopping && srv->n_sessions == 0)
 		event_base_loopexit(srv->base, NULL);
 }
@@ -123,17 +144,12 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		 (int)sig);
 	srv->stopping = true;
 	close_listeners();
-	struct smtp_session *s = srv->sessions;
+	/* A shutdown may free its session at once: step ahead first. */
+	struct server_session *s = srv->sessions;
 	while (s != NULL) {
-		struct smtp_session *next = smtp_session_next(s);
-		smtp_session_shutdown(s);
+		struct server_session *next = s->next;
+		s->proto->shutdown(s->owner);
 		s = next;
-	}
-	struct pop3_session *p = srv->pop3_sessions;
-	while (p != NULL) {
-		struct pop3_session *next = pop3_session_next(p);
-		pop3_session_shutdown(p);
-		p = next;
 	}
 	struct timeval grace = {STOP_GRACE, 0};
 	event_base_loopexit(srv->base, &grace);
@@ -257,30 +273,25 @@ open_list(struct server *srv, const struct config_listen_list *list,
 	return 0;
 }
 
+/* open_listeners - a listener per ADDR:PORT of each protocol table row. */
 static int
 open_listeners(struct server *srv)
 {
-	const struct config *cfg = srv->cfg;
-
-	if (open_list(srv, &cfg->smtp_listen, smtp_server_accept) < 0 ||
-	    open_list(srv, &cfg->submission_listen, smtp_submission_accept) <
-		0 ||
-	    open_list(srv, &cfg->smtps_listen, smtps_accept) < 0 ||
-	    open_list(srv, &cfg->pop3_listen, pop3_server_accept) < 0 ||
-	    open_list(srv, &cfg->pop3s_listen, pop3s_accept) < 0)
-		return -1;
-	const struct {
-		const char *key;
-		const struct config_listen_list *list;
-	} later[] = {
-	    {"imap_listen", &cfg->imap_listen},
-	    {"imaps_listen", &cfg->imaps_listen},
-	};
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-		if (later[i].list->n > 0)
-			log_warn("%s: this protocol is not served by this "
-				 "version yet; set it empty to silence this",
-				 later[i].key);
+	for (size_t i = 0; i < protocol_n_listeners; i++) {
+		const struct protocol_listen *row = &protocol_listeners[i];
+		const struct config_listen_list *list =
+		    (const void *)((const char *)srv->cfg + row->offset);
+		if (row->accept == NULL) {
+			if (list->n > 0)
+				log_warn("%s: this protocol is not served by "
+					 "this version yet; set it empty to "
+					 "silence this",
+					 row->key);
+			continue;
+		}
+		if (open_list(srv, list, row->accept) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -398,9 +409,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	unlink(path);
 	/* Sessions still open after the grace period are cut off. */
 	while (srv.sessions != NULL)
-		smtp_session_destroy(srv.sessions);
-	while (srv.pop3_sessions != NULL)
-		pop3_session_destroy(srv.pop3_sessions);
+		srv.sessions->proto->destroy(srv.sessions->owner);
 	close_listeners();
 	event_free(ev_term);
 	event_free(ev_int);

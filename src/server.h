@@ -16,8 +16,6 @@ struct event_base;
 struct directory;
 struct commit;
 struct conn_limit;
-struct smtp_session;
-struct pop3_session;
 struct bufferevent;
 struct workq;
 struct dns;
@@ -25,6 +23,28 @@ struct scheduler;
 struct pickup;
 struct auth_limit;
 typedef struct ssl_ctx_st SSL_CTX;
+
+/*
+ * server_proto - what the server needs of a protocol's sessions: how to
+ * tell one that the server is stopping, and how to cut it off. A session
+ * of any protocol links itself into the server's one list with
+ * server_session_add, so stopping never needs to know the protocols.
+ */
+struct server_proto {
+	const char *name;
+	/* The server is stopping: finish the current reply, say goodbye and
+	 * close; mail being committed is waited for. */
+	void (*shutdown)(void *session);
+	/* The grace period is over: close now and free. */
+	void (*destroy)(void *session);
+};
+
+/* server_session - a live session's link in the server's list. */
+struct server_session {
+	struct server_session *prev, *next;
+	const struct server_proto *proto;
+	void *owner; /* the protocol's session struct */
+};
 
 struct server {
 	struct config *cfg;
@@ -40,9 +60,8 @@ struct server {
 	struct auth_limit *auth_limit; /* failed logins per address */
 	struct scheduler *sched;       /* the queue's brain */
 	struct pickup *pickup;	       /* data_dir/pickup/ watcher */
-	/* Live sessions per protocol, doubly linked, for shutdown. */
-	struct smtp_session *sessions;
-	struct pop3_session *pop3_sessions;
+	/* Live sessions of every protocol, doubly linked, for shutdown. */
+	struct server_session *sessions;
 	bool stopping;
 	const char *conf_path; /* for SIGHUP */
 	char **argv;	       /* the -o overrides, for SIGHUP */
@@ -78,7 +97,17 @@ void server_release(struct server *srv, const char *addr);
 struct bufferevent *server_bev_new(struct server *srv, int fd,
 				   bool implicit_tls);
 
-/* server_session_gone - a session ended; stop the loop when draining. */
-void server_session_gone(struct server *srv);
+/*
+ * server_session_add - link a new session (owner, of proto) into the
+ * server's list and count it.
+ */
+void server_session_add(struct server *srv, struct server_session *link,
+			const struct server_proto *proto, void *owner);
+
+/*
+ * server_session_remove - unlink a session that is going away; the loop
+ * stops once the last one has gone while the server is stopping.
+ */
+void server_session_remove(struct server *srv, struct server_session *link);
 
 #endif

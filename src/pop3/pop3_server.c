@@ -58,7 +58,7 @@ struct pop3_auth_job;
 struct pop3_session {
 	struct server *srv;
 	struct bufferevent *bev;
-	struct pop3_session *prev, *next;
+	struct server_session link; /* in the server's session list */
 	enum pop3_state state;
 	char addr[INET6_ADDRSTRLEN];
 	bool line_overflow;
@@ -99,6 +99,14 @@ struct pop3_auth_job {
 
 static void pop3_session_process(struct pop3_session *s);
 static void pop3_session_free(struct pop3_session *s);
+static void pop3_session_shutdown(void *arg);
+static void pop3_session_destroy(void *arg);
+
+static const struct server_proto pop3_proto = {
+    "pop3",
+    pop3_session_shutdown,
+    pop3_session_destroy,
+};
 
 /* --- replies --- */
 
@@ -803,17 +811,10 @@ pop3_session_free(struct pop3_session *s)
 	mailbox_free(&s->mb);
 	free(s->deleted);
 	event_free(s->delay_ev);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->pop3_sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
 	conn_limit_release(srv->per_ip, s->addr);
 	bufferevent_free(s->bev);
+	server_session_remove(srv, &s->link);
 	free(s);
-	srv->n_sessions--;
-	server_session_gone(srv);
 }
 
 static void
@@ -847,11 +848,7 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 		return;
 	}
 	s->delay_ev = evtimer_new(srv->base, auth_fail_reply, s);
-	s->next = srv->pop3_sessions;
-	if (s->next != NULL)
-		s->next->prev = s;
-	srv->pop3_sessions = s;
-	srv->n_sessions++;
+	server_session_add(srv, &s->link, &pop3_proto, s);
 	setup_bev(s);
 	ok(s, "petrel POP3 server ready");
 }
@@ -882,9 +879,11 @@ setup_bev(struct pop3_session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-void
-pop3_session_shutdown(struct pop3_session *s)
+static void
+pop3_session_shutdown(void *arg)
 {
+	struct pop3_session *s = arg;
+
 	if (s->state == POP3_STATE_CLOSING)
 		return;
 	if (s->state == POP3_STATE_SENDING) {
@@ -896,14 +895,8 @@ pop3_session_shutdown(struct pop3_session *s)
 	close_after_reply(s);
 }
 
-void
-pop3_session_destroy(struct pop3_session *s)
+static void
+pop3_session_destroy(void *arg)
 {
-	pop3_session_free(s);
-}
-
-struct pop3_session *
-pop3_session_next(struct pop3_session *s)
-{
-	return s->next;
+	pop3_session_free(arg);
 }

@@ -19,20 +19,12 @@
 
 #include <sys/socket.h>
 
-struct pop3_session;
-
 /* Listener callbacks: a new POP3 client (110), or POP3S (995). */
 void pop3_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 			void *arg);
 void pop3s_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 		  void *arg);
 
-/* pop3_session_shutdown - server stopping: close (no UPDATE state). */
-void pop3_session_shutdown(struct pop3_session *s);
-
-/* pop3_session_destroy - close now and free. */
-void pop3_session_destroy(struct pop3_session *s);
-
-struct pop3_session *pop3_session_next(struct pop3_session *s);
+/* At shutdown a session closes without entering UPDATE (no deletions). */
 
 #endif

@@ -61,6 +61,14 @@ struct smtp_cmd_def {
 
 static void smtp_session_process(struct smtp_session *s);
 static void smtp_session_free(struct smtp_session *s);
+static void smtp_session_shutdown(void *arg);
+static void smtp_session_destroy(void *arg);
+
+static const struct server_proto smtp_proto = {
+    "smtp",
+    smtp_session_shutdown,
+    smtp_session_destroy,
+};
 
 /* --- replies --- */
 
@@ -1065,17 +1073,10 @@ smtp_session_free(struct smtp_session *s)
 	event_free(s->deadline);
 	spool_discard(s);
 	queue_envelope_free(&s->env);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
 	conn_limit_release(srv->per_ip, s->addr);
 	bufferevent_free(s->bev);
+	server_session_remove(srv, &s->link);
 	free(s);
-	srv->n_sessions--;
-	server_session_gone(srv);
 }
 
 /* refuse - answer 421 on a socket we will not serve, and close it. */
@@ -1133,11 +1134,7 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 		return;
 	}
 	s->deadline = evtimer_new(srv->base, deadline_cb, s);
-	s->next = srv->sessions;
-	if (s->next != NULL)
-		s->next->prev = s;
-	srv->sessions = s;
-	srv->n_sessions++;
+	server_session_add(srv, &s->link, &smtp_proto, s);
 
 	session_setup_bev(s);
 	deadline_arm(s, cfg->smtp_timeout);
@@ -1168,9 +1165,11 @@ smtps_accept(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
 	session_accept(arg, fd, sa, SMTP_ROLE_SMTPS);
 }
 
-void
-smtp_session_shutdown(struct smtp_session *s)
+static void
+smtp_session_shutdown(void *arg)
 {
+	struct smtp_session *s = arg;
+
 	s->shutdown = true;
 	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_CLOSING)
 		return;
@@ -1180,14 +1179,8 @@ smtp_session_shutdown(struct smtp_session *s)
 	close_after_reply(s);
 }
 
-void
-smtp_session_destroy(struct smtp_session *s)
+static void
+smtp_session_destroy(void *arg)
 {
-	smtp_session_free(s);
-}
-
-struct smtp_session *
-smtp_session_next(struct smtp_session *s)
-{
-	return s->next;
+	smtp_session_free(arg);
 }

@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 
 struct server;
-struct smtp_session;
 
 /* Listener callbacks: a new client on port 25, 587 or 465. */
 void smtp_server_accept(int fd, const struct sockaddr *sa, socklen_t salen,
@@ -31,15 +30,8 @@ void smtps_accept(int fd, const struct sockaddr *sa, socklen_t salen,
 		  void *arg);
 
 /*
- * smtp_session_shutdown - the server is stopping: an idle session gets
- * 421 and is closed; one waiting for a commit closes after its reply.
+ * At shutdown (server.h, server_proto) an idle session gets 421 and is
+ * closed; one waiting for a commit closes after its reply.
  */
-void smtp_session_shutdown(struct smtp_session *s);
-
-/* smtp_session_destroy - close the connection now and free the session. */
-void smtp_session_destroy(struct smtp_session *s);
-
-/* smtp_session_next - iterate the server's session list. */
-struct smtp_session *smtp_session_next(struct smtp_session *s);
 
 #endif

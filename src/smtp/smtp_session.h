@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "queue/envelope.h"
+#include "server.h"
 #include "smtp/smtp_dot.h"
 #include "smtp/smtp_hops.h"
 #include "smtp/smtp_parse.h"
@@ -63,7 +64,7 @@ struct smtp_session {
 	struct event *deadline;		/* command deadline, auth delay */
 	unsigned close_polls;		/* closing: waits for the flush */
 	struct bufferevent *bev;
-	struct smtp_session *prev, *next;
+	struct server_session link; /* in the server's session list */
 	enum smtp_state state;
 	char addr[INET6_ADDRSTRLEN]; /* client address, text */
 	bool relay_client;	     /* in relay_networks */
