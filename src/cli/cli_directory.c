@@ -5,6 +5,7 @@
  *   domain add|del DOMAIN       domain list
  *   user add|passwd ADDRESS     (password: one line on standard input)
  *   user del ADDRESS            user list [DOMAIN]
+ *   user quota ADDRESS [SIZE|none]  (without SIZE: print it)
  *   alias add ADDRESS TARGET... alias del ADDRESS   alias list [DOMAIN]
  *
  * Listings print one item per line, sorted: a domain; a user's address;
@@ -18,6 +19,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,6 +175,27 @@ cli_domain(const struct config *cfg, int argc, char **argv)
 	return finish(&dir, r, err);
 }
 
+/* print_quota - "none", or the size in the largest unit that divides it. */
+static void
+print_quota(uint64_t bytes)
+{
+	static const char units[] = "kmg";
+	int u = -1;
+
+	if (bytes == 0) {
+		printf("none\n");
+		return;
+	}
+	while (u < 2 && bytes % 1024 == 0) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		printf("%" PRIu64 "\n", bytes);
+	else
+		printf("%" PRIu64 "%c\n", bytes, units[u]);
+}
+
 int
 cli_user(const struct config *cfg, int argc, char **argv)
 {
@@ -185,10 +208,17 @@ cli_user(const struct config *cfg, int argc, char **argv)
 	size_t cap = 0;
 	int r;
 
+	uint64_t quota = 0;
+
 	if (!((argc == 2 && (needs_password || strcmp(sub, "del") == 0)) ||
+	      ((argc == 2 || argc == 3) && strcmp(sub, "quota") == 0) ||
 	      ((argc == 1 || argc == 2) && strcmp(sub, "list") == 0)))
 		return fail(2, "usage: petrel user add|passwd|del ADDRESS | "
+			       "user quota ADDRESS [SIZE|none] | "
 			       "user list [DOMAIN]");
+	if (argc == 3 && strcmp(argv[2], "none") != 0 &&
+	    config_parse_size(argv[2], &quota) < 0)
+		return fail(2, "bad size '%s' (e.g. 500m, 2g, none)", argv[2]);
 	if (needs_password) {
 		password = read_password(&cap);
 		if (password == NULL)
@@ -210,6 +240,18 @@ cli_user(const struct config *cfg, int argc, char **argv)
 					  sizeof(err));
 	} else if (strcmp(sub, "del") == 0) {
 		r = directory_user_del(dir, argv[1], err, sizeof(err));
+	} else if (strcmp(sub, "quota") == 0 && argc == 3) {
+		r = directory_user_quota_set(dir, argv[1], quota, err,
+					     sizeof(err));
+	} else if (strcmp(sub, "quota") == 0) {
+		r = directory_user_quota(dir, argv[1], &quota);
+		if (r > 0) {
+			print_quota(quota);
+			r = 0;
+		} else if (r == 0) {
+			snprintf(err, sizeof(err), "unknown user %s", argv[1]);
+			r = -1;
+		}
 	} else if (argc == 2 && known_domain(dir, argv[1]) != 0) {
 		directory_close(&dir);
 		r = 1;

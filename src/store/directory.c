@@ -1,7 +1,8 @@
 /*
  * directory - hosted domains, users and aliases in SQLite.
  *
- * Schema (PRAGMA user_version = 1). Local parts are declared COLLATE
+ * Schema (PRAGMA user_version = 2; version 2 added users.quota, in
+ * bytes, 0 = none). Local parts are declared COLLATE
  * NOCASE, so UNIQUE and every "=" on them ignore ASCII case; domains are
  * stored lower-case and compared exactly. An alias's targets live in
  * their own table, one row each, so a quoted local part containing a
@@ -17,6 +18,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -30,7 +32,7 @@
 #include "smtp/smtp_addr.h"
 #include "util/xalloc.h"
 
-#define DIRECTORY_SCHEMA_VERSION 1
+#define DIRECTORY_SCHEMA_VERSION 2
 #define DIRECTORY_MAX_DEPTH	 10
 /* Alias rows expanded per directory_expand: bounds wide fan-out trees. */
 #define DIRECTORY_MAX_WORK 1000
@@ -162,7 +164,10 @@ directory_migrate(struct directory *dir, const char *path, char *err,
 		r = dberr(dir, err, errlen);
 	if (r == 0 && v == 0 && exec(dir, schema_v1) < 0)
 		r = dberr(dir, err, errlen);
-	/* Later versions: if (v < 2) ALTER TABLE users ADD quota ...; */
+	if (r == 0 && v < 2 &&
+	    exec(dir, "ALTER TABLE users ADD COLUMN"
+		      " quota INTEGER NOT NULL DEFAULT 0") < 0)
+		r = dberr(dir, err, errlen);
 	if (r == 0 && v > DIRECTORY_SCHEMA_VERSION) {
 		seterr(err, errlen,
 		       "%s: schema version %d is newer than this petrel (%d)",
@@ -589,6 +594,50 @@ directory_user_del(struct directory *dir, const char *address, char *err,
 			   "DELETE FROM users"
 			   " WHERE domain = ?1 AND localpart = ?2",
 			   NULL, err, errlen);
+}
+
+int
+directory_user_quota_set(struct directory *dir, const char *address,
+			 uint64_t bytes, char *err, size_t errlen)
+{
+	char text[32];
+
+	if (bytes > INT64_MAX) {
+		seterr(err, errlen, "quota too large");
+		return -1;
+	}
+	snprintf(text, sizeof(text), "%" PRIu64, bytes);
+	return user_change(dir, address,
+			   "UPDATE users SET quota = CAST(?3 AS INTEGER)"
+			   " WHERE domain = ?1 AND localpart = ?2",
+			   text, err, errlen);
+}
+
+int
+directory_user_quota(struct directory *dir, const char *address,
+		     uint64_t *bytes_r)
+{
+	struct smtp_path p;
+	sqlite3_stmt *st;
+	int r;
+
+	*bytes_r = 0;
+	if (smtp_addr_parse_mailbox(address, strlen(address), &p) != 0)
+		return 0;
+	if (sqlite3_prepare_v2(dir->db,
+			       "SELECT quota FROM users"
+			       " WHERE domain = ?1 AND localpart = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	bind_text(st, 1, p.domain);
+	bind_text(st, 2, p.local);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		sqlite3_int64 q = sqlite3_column_int64(st, 0);
+		*bytes_r = q > 0 ? (uint64_t)q : 0;
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
 int

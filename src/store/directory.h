@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct directory;
 
@@ -46,6 +47,20 @@ int directory_user_passwd(struct directory *dir, const char *address,
 			  const char *password, char *err, size_t errlen);
 int directory_user_del(struct directory *dir, const char *address, char *err,
 		       size_t errlen);
+/*
+ * directory_user_quota_set - the most the user's mailbox (all its
+ * folders) may hold, in bytes; 0 = no limit.
+ */
+int directory_user_quota_set(struct directory *dir, const char *address,
+			     uint64_t bytes, char *err, size_t errlen);
+
+/*
+ * directory_user_quota - the user's quota in *bytes_r (0 = none). Returns
+ * 1 (a user), 0 (no such user: *bytes_r 0) or -1 (database error).
+ */
+int directory_user_quota(struct directory *dir, const char *address,
+			 uint64_t *bytes_r);
+
 /*
  * directory_alias_add - address is "local@domain" or "@domain" (catch-all)
  * in a hosted domain; targets are addresses, local or remote. Adding to an

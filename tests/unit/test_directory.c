@@ -357,6 +357,43 @@ test_admin_errors(void **state)
 	expect(state, "sales@example.org", DIRECTORY_NO_SUCH_USER, "");
 }
 
+static void
+test_quota(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	uint64_t q = 99;
+
+	/* A new user has no quota; an unknown one is not a user. */
+	assert_int_equal(directory_user_quota(f->dir, "bob@example.org", &q),
+			 1);
+	assert_int_equal(q, 0);
+	ok(directory_user_quota_set(f->dir, "BOB@example.org",
+				    (uint64_t)5 << 30, err, sizeof(err)),
+	   err);
+	assert_int_equal(directory_user_quota(f->dir, "bob@EXAMPLE.org", &q),
+			 1);
+	assert_int_equal(q, (uint64_t)5 << 30);
+	ok(directory_user_quota_set(f->dir, "bob@example.org", 0, err,
+				    sizeof(err)),
+	   err);
+	assert_int_equal(directory_user_quota(f->dir, "bob@example.org", &q),
+			 1);
+	assert_int_equal(q, 0);
+	q = 7;
+	assert_int_equal(directory_user_quota(f->dir, "ghost@example.org", &q),
+			 0);
+	assert_int_equal(q, 0);
+	assert_int_equal(directory_user_quota(f->dir, "garbage", &q), 0);
+	assert_int_equal(directory_user_quota_set(f->dir, "ghost@example.org",
+						  1, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "unknown user"));
+	assert_int_equal(directory_user_quota_set(f->dir, "bob@example.org",
+						  UINT64_MAX, err, sizeof(err)),
+			 -1);
+}
+
 int
 main(void)
 {
@@ -377,6 +414,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_password, setup, teardown),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test_setup_teardown(test_admin_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
