@@ -11,8 +11,12 @@
 # every src/**/*.c except src/main.c goes into a library that the binary,
 # the unit tests and the fuzz targets all link.
 
+# `make` alone builds the program: the flavour macro below defines rules
+# first, and without this the first of them would be the default goal.
+.DEFAULT_GOAL := all
+
 PKGS     := libevent libevent_openssl libevent_pthreads openssl sqlite3 \
-	    libunbound libxcrypt
+	    libunbound libxcrypt libidn2 zlib jansson libpsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -4,7 +4,10 @@
 set -eu
 PKGS="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
 libsqlite3-dev libcrypt-dev libcmocka-dev python3 python3-pytest swaks
-dnsmasq-base clang libclang-rt-14-dev openssl fetchmail python3-aiosmtpd"
+dnsmasq-base clang libclang-rt-14-dev openssl fetchmail python3-aiosmtpd
+libidn2-dev zlib1g-dev libjansson-dev libpsl-dev publicsuffix libjs-chart.js
+chromium chromium-driver python3-selenium mutt tmux isync offlineimap3
+getmail6 python3-dkim opendkim-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

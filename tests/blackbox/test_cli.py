@@ -243,6 +243,58 @@ def test_user_passwd_errors(hosted):
     assert check_password(hosted, "alice@example.org", "alice-pw")
 
 
+def test_user_quota(hosted):
+    assert hosted.lines("user", "quota", "alice@example.org") == ["none"]
+    hosted.ok("user", "quota", "ALICE@example.org", "500m")
+    assert hosted.lines("user", "quota", "alice@example.org") == ["500m"]
+    assert hosted.query("SELECT quota FROM users") == [(500 << 20,)]
+    hosted.ok("user", "quota", "alice@example.org", "1500")
+    assert hosted.lines("user", "quota", "alice@example.org") == ["1500"]
+    hosted.ok("user", "quota", "alice@example.org", "none")
+    assert hosted.lines("user", "quota", "alice@example.org") == ["none"]
+    hosted.fails("user", "quota", "bob@example.org", "1m",
+                 reason="unknown user")
+    hosted.fails("user", "quota", "bob@example.org", reason="unknown user")
+    hosted.fails("user", "quota", "alice@example.org", "lots", status=2,
+                 reason="bad size")
+    hosted.fails("user", "quota", status=2, reason="usage")
+
+
+def test_directory_v1_migrates(petrel):
+    """A directory made by a version-1 petrel gains the quota column."""
+    import sqlite3
+    path = os.path.join(petrel.data_dir, "directory.db")
+    os.makedirs(petrel.data_dir, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE domains (name TEXT PRIMARY KEY NOT NULL,
+                              created INTEGER NOT NULL);
+        CREATE TABLE users (id INTEGER PRIMARY KEY,
+            domain TEXT NOT NULL REFERENCES domains(name),
+            localpart TEXT NOT NULL COLLATE NOCASE, hash TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1, created INTEGER NOT NULL,
+            UNIQUE (domain, localpart));
+        CREATE TABLE aliases (id INTEGER PRIMARY KEY,
+            domain TEXT NOT NULL REFERENCES domains(name),
+            localpart TEXT NOT NULL COLLATE NOCASE,
+            created INTEGER NOT NULL, UNIQUE (domain, localpart));
+        CREATE TABLE alias_targets (alias_id INTEGER NOT NULL
+            REFERENCES aliases(id) ON DELETE CASCADE,
+            pos INTEGER NOT NULL, target TEXT NOT NULL,
+            PRIMARY KEY (alias_id, pos));
+        INSERT INTO domains VALUES ('old.org', 0);
+        INSERT INTO users (domain, localpart, hash, created)
+            VALUES ('old.org', 'u', 'x', 0);
+        PRAGMA user_version = 1;
+    """)
+    db.close()
+    assert petrel.lines("user", "list") == ["u@old.org"]
+    assert petrel.lines("user", "quota", "u@old.org") == ["none"]
+    petrel.ok("user", "quota", "u@old.org", "2g")
+    assert petrel.lines("user", "quota", "u@old.org") == ["2g"]
+    assert petrel.query("PRAGMA user_version") == [(2,)]
+
+
 def test_user_del_other_case(petrel):
     petrel.ok("domain", "add", "example.org")
     petrel.ok("user", "add", "USER@example.org", stdin="pw\n")
@@ -409,3 +461,32 @@ def test_writer_waits_for_other_writer(hosted):
     finally:
         con.close()
     assert "late.org" in hosted.lines("domain", "list")
+
+
+# --- dns-records -----------------------------------------------------------
+
+def test_dns_records(petrel):
+    out = subprocess.run(
+        petrel.argv("-o", "hostname=mx.example.org", "dns-records",
+                    "Example.ORG"),
+        capture_output=True, text=True, check=True).stdout
+    records = [l.split("\t") for l in out.splitlines()
+               if not l.startswith(";")]
+    assert ["example.org.", "IN", "MX", "10 mx.example.org."] in records
+    assert ["example.org.", "IN", "TXT", '"v=spf1 mx -all"'] in records
+    dmarc = [r for r in records if r[0] == "_dmarc.example.org."]
+    assert len(dmarc) == 1 and dmarc[0][3].startswith('"v=DMARC1; p=')
+    # Every record is explained by a comment line above it.
+    lines = out.splitlines()
+    for i, l in enumerate(lines):
+        if not l.startswith(";"):
+            assert i > 0 and lines[i - 1].startswith("; ")
+
+
+@pytest.mark.parametrize("args", [[], ["a.org", "b.org"]])
+def test_dns_records_usage(petrel, args):
+    petrel.fails("dns-records", *args, status=2, reason="usage")
+
+
+def test_dns_records_bad_domain(petrel):
+    petrel.fails("dns-records", "bad domain", reason="malformed domain")
