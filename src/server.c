@@ -27,6 +27,7 @@
 #include "queue/queue.h"
 #include "queue/scheduler.h"
 #include "protocols.h"
+#include "stats/metrics.h"
 #include "store/directory.h"
 #include "util/log.h"
 #include "util/workq.h"
@@ -113,6 +114,7 @@ server_session_add(struct server *srv, struct server_session *link,
 		link->next->prev = link;
 	srv->sessions = link;
 	srv->n_sessions++;
+	metrics_session_open(proto->name);
 }
 
 void
@@ -126,6 +128,7 @@ server_session_remove(struct server *srv, struct server_session *link)
 		link->next->prev = link->prev;
 	link->prev = link->next = NULL;
 	srv->n_sessions--;
+	metrics_session_close(link->proto->name);
 	if (srv->stopping && srv->n_sessions == 0)
 		event_base_loopexit(srv->base, NULL);
 }
