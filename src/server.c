@@ -32,6 +32,7 @@
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
+#include "web/web.h"
 
 /* How long a clean stop waits for sessions to finish their commits. */
 #define STOP_GRACE 10
@@ -361,7 +362,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
 	event_add(ev_usr1, NULL);
-	if (open_listeners(&srv) < 0) {
+	if (open_listeners(&srv) < 0 || web_start(&srv, &srv.web) < 0) {
 		close_listeners();
 		event_free(ev_term);
 		event_free(ev_int);
@@ -402,6 +403,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	scheduler_stop(srv.sched);
 	commit_stop(&srv.commit);
 	workq_free(&srv.workq);
+	web_stop(&srv.web); /* after the workers: no request in flight */
 	scheduler_free(&srv.sched);
 	pickup_free(&srv.pickup);
 	dns_free(&srv.dns);

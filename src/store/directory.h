@@ -106,6 +106,8 @@ int directory_admin_del(struct directory *dir, const char *address, char *err,
 /* cb(address, NULL), sorted. */
 int directory_admin_list(struct directory *dir, directory_row_cb *cb,
 			 void *arg);
+/* directory_admin_exists - 1 an administrator, 0 not, -1 error. */
+int directory_admin_exists(struct directory *dir, const char *address);
 /* 1 match, 0 no such admin or wrong password, -1 database error. */
 int directory_admin_check_password(struct directory *dir, const char *address,
 				   const char *password);

@@ -166,6 +166,17 @@ directory_admin_list(struct directory *dir, directory_row_cb *cb, void *arg)
 }
 
 int
+directory_admin_exists(struct directory *dir, const char *address)
+{
+	char addr[SMTP_LOCAL_MAX * 2 + SMTP_DOMAIN_MAX + 4], err[64];
+
+	if (canonical(address, addr, sizeof(addr), err, sizeof(err)) < 0)
+		return 0;
+	return directory_row_exists(
+	    dir, "SELECT 1 FROM admins WHERE address = ?1", addr, NULL);
+}
+
+int
 directory_admin_check_password(struct directory *dir, const char *address,
 			       const char *password)
 {
