@@ -134,14 +134,15 @@ metrics_auth_failure(void)
 	inc(C_AUTH_FAILURES);
 }
 
-/* protocol_of - the row for name, made on first use (NULL when full). */
+/* protocol_of - the row for name, made on first use if create (NULL when
+ * there is none, or the table is full). */
 static struct protocol *
-protocol_of(const char *name)
+protocol_of(const char *name, bool create)
 {
 	for (size_t i = 0; i < n_protocols; i++)
 		if (strcmp(protocols[i].name, name) == 0)
 			return &protocols[i];
-	if (n_protocols == METRICS_MAX_PROTOCOLS)
+	if (!create || n_protocols == METRICS_MAX_PROTOCOLS)
 		return NULL;
 	protocols[n_protocols].name = name;
 	return &protocols[n_protocols++];
@@ -150,7 +151,7 @@ protocol_of(const char *name)
 void
 metrics_session_open(const char *protocol)
 {
-	struct protocol *p = protocol_of(protocol);
+	struct protocol *p = protocol_of(protocol, true);
 
 	if (p == NULL)
 		return;
@@ -161,7 +162,7 @@ metrics_session_open(const char *protocol)
 void
 metrics_session_close(const char *protocol)
 {
-	struct protocol *p = protocol_of(protocol);
+	struct protocol *p = protocol_of(protocol, false);
 
 	if (p != NULL && atomic_load(&p->open) > 0)
 		atomic_fetch_sub(&p->open, 1);

@@ -15,7 +15,9 @@ document.addEventListener('DOMContentLoaded', async () => {
     return new Date(t * 1000).toTimeString().slice(0, 5);
   }
 
-  function line(id, datasets, labels) {
+  /* plot - a chart made once, then given new data. Traffic is bars (a
+   * minute is a count of its own), queue and sessions lines (a level). */
+  function plot(id, type, datasets, labels) {
     if (charts[id]) {
       charts[id].data.labels = labels;
       charts[id].data.datasets.forEach((d, i) => { d.data = datasets[i].data; });
@@ -23,13 +25,22 @@ document.addEventListener('DOMContentLoaded', async () => {
       return;
     }
     charts[id] = new Chart(document.getElementById(id), {
-      type: 'line',
+      type,
       data: {labels, datasets},
       options: {
         animation: false, responsive: true, maintainAspectRatio: false,
         interaction: {mode: 'index', intersect: false},
-        elements: {point: {radius: 0}, line: {borderWidth: 2, tension: 0.2}},
-        scales: {y: {beginAtZero: true, ticks: {precision: 0}}},
+        elements: {
+          /* Points only while there are few minutes to show. */
+          point: {radius: (c) => (c.chart.data.labels.length <= 60 ? 3 : 1)},
+          line: {borderWidth: 2, tension: 0.2},
+          bar: {borderWidth: 0},
+        },
+        datasets: {bar: {maxBarThickness: 18}},
+        scales: {
+          x: {ticks: {maxTicksLimit: 12, autoSkip: true, maxRotation: 0}},
+          y: {beginAtZero: true, ticks: {precision: 0}},
+        },
       },
     });
   }
@@ -44,9 +55,26 @@ document.addEventListener('DOMContentLoaded', async () => {
       petrel.table(['minute', ...SERIES.map(([k]) => k), 'queue', 'sessions'], rows));
   }
 
+  /* pad - one slot per minute of the whole period, so the time axis is
+   * the period chosen; minutes before the server started are gaps. */
+  function pad(s) {
+    const n = Number(range.value);
+    const last = Math.floor(s.now / 60) * 60;
+    const have = new Map(s.minutes.map((m) => [m.t, m]));
+    const out = [];
+    for (let t = last - (n - 1) * 60; t <= last; t += 60)
+      out.push(have.get(t) || {t, gap: true});
+    return out;
+  }
+
+  function series(minutes, key) {
+    return minutes.map((m) => (m.gap ? null : m[key]));
+  }
+
   async function refresh() {
     const s = await petrel.api('GET', '/api/stats?minutes=' + range.value);
-    const labels = s.minutes.map((m) => label(m.t));
+    const slots = pad(s);
+    const labels = slots.map((m) => label(m.t));
     for (const [k] of SERIES)
       document.getElementById(k + '-total').textContent =
         s.minutes.reduce((sum, m) => sum + m[k], 0);
@@ -55,20 +83,21 @@ document.addEventListener('DOMContentLoaded', async () => {
     });
     document.getElementById('queue-messages').textContent = s.queue.messages;
     document.getElementById('queue-detail').textContent =
-      s.queue.recipients + ' recipients, oldest ' + petrel.age(s.queue.oldest_age);
+      s.queue.recipients + (s.queue.recipients === 1 ? ' recipient' : ' recipients') +
+      ', oldest ' + petrel.age(s.queue.oldest_age);
     document.getElementById('sessions-now').textContent = s.sessions;
     if (typeof Chart === 'undefined') {
       fallback(s.minutes);
       return;
     }
-    line('traffic', SERIES.map(([k, color]) => ({
-      label: k, data: s.minutes.map((m) => m[k]),
+    plot('traffic', 'bar', SERIES.map(([k, color]) => ({
+      label: k, data: series(slots, k),
       borderColor: color, backgroundColor: color,
     })), labels);
-    line('load', [
-      {label: 'queue', data: s.minutes.map((m) => m.queue),
+    plot('load', 'line', [
+      {label: 'queue', data: series(slots, 'queue'),
         borderColor: '#6f42c1', backgroundColor: '#6f42c1'},
-      {label: 'sessions', data: s.minutes.map((m) => m.sessions),
+      {label: 'sessions', data: series(slots, 'sessions'),
         borderColor: '#0a7ea4', backgroundColor: '#0a7ea4'},
     ], labels);
   }
