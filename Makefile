@@ -35,7 +35,7 @@ PYTHON   := /usr/bin/python3
 SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
 UNIT     := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ     := $(sort $(wildcard fuzz/fuzz_*.c))
-ASSETS   := $(sort $(wildcard src/web/assets/*))
+ASSETS   := $(sort $(wildcard src/web/assets/*.* src/web/assets/pages/*.html))
 
 # The admin web's files, compiled in (src/web/web_assets.h).
 %/gen/web_assets.c: $(ASSETS) scripts/embed-assets.py

@@ -79,6 +79,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					break;
 			if (fields[k].name == NULL)
 				abort();
+			if (json_is_string(val))
+				for (const unsigned char *p =
+					 (const unsigned char *)
+					     json_string_value(val);
+				     *p; p++)
+					if (*p < 0x20 || *p == 0x7f)
+						abort();
 		}
 		json_decref(obj);
 	}

@@ -122,6 +122,21 @@ flush_one(const struct admin_ctx *ctx, const char *id)
 	return append_env(ctx, id, line, (size_t)n);
 }
 
+/* each_id - fn on every queued message; how many it did. */
+static size_t
+each_id(const struct admin_ctx *ctx,
+	int (*fn)(const struct admin_ctx *ctx, const char *id))
+{
+	size_t n, done = 0;
+	char **ids = queue_ids(ctx->cfg->data_dir, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (fn(ctx, ids[i]) == 0)
+			done++;
+	queue_ids_free(ids, n);
+	return done;
+}
+
 /* fail_errno - the failure for a file operation on message id. */
 static int
 fail_errno(struct admin_result *res, int e)
@@ -136,12 +151,7 @@ admin_queue_flush(const struct admin_ctx *ctx, const char *id, size_t *n_r,
 {
 	*n_r = 0;
 	if (id == NULL) {
-		size_t n;
-		char **ids = queue_ids(ctx->cfg->data_dir, &n);
-		for (size_t i = 0; i < n; i++)
-			if (flush_one(ctx, ids[i]) == 0)
-				(*n_r)++;
-		queue_ids_free(ids, n);
+		*n_r = each_id(ctx, flush_one);
 		res->queue_changed = true;
 		return 0;
 	}
@@ -173,12 +183,7 @@ admin_queue_delete(const struct admin_ctx *ctx, const char *id, size_t *n_r,
 {
 	*n_r = 0;
 	if (strcmp(id, "all") == 0) {
-		size_t n;
-		char **ids = queue_ids(ctx->cfg->data_dir, &n);
-		for (size_t i = 0; i < n; i++)
-			if (delete_one(ctx, ids[i]) == 0)
-				(*n_r)++;
-		queue_ids_free(ids, n);
+		*n_r = each_id(ctx, delete_one);
 		res->queue_changed = true;
 		return 0;
 	}

@@ -58,14 +58,29 @@ struct web_job;
 typedef void work_fn(struct web_job *j);
 typedef void now_fn(struct web_req *r, struct web_job *j);
 
+/* An admin_ops action on one argument, and one that counts. */
+typedef int act_fn(const struct admin_ctx *c, const char *arg,
+		   struct admin_result *res);
+typedef int count_fn(const struct admin_ctx *c, const char *arg, size_t *n_r,
+		     struct admin_result *res);
+
 struct route {
 	enum evhttp_cmd_type method;
 	const char *path[5]; /* after "api"; "*" = any one segment */
 	enum access access;
-	const struct web_field *body;	 /* NULL = none */
-	now_fn *now;			 /* on the loop, or else */
-	work_fn *work;			 /* on a worker thread */
-	void (*done)(struct web_job *j); /* on the loop after work */
+	const struct web_field *body; /* NULL = none */
+	/* What it does, one of: */
+	now_fn *now;   /* on the loop */
+	work_fn *work; /* on a worker thread, then done (or the reply) */
+	void (*done)(struct web_job *j);
+	act_fn *act;	 /* on a worker: act(arg) answered {"ok":true} */
+	count_fn *count; /* on a worker: count(arg) answered {key: n} */
+	/* For act and count: the argument is the path's "*", or the body's
+	 * field arg_field; the action needs the directory; answer code. */
+	const char *arg_field;
+	const char *key;
+	bool dir;
+	int code;
 };
 
 struct web_job {
@@ -184,30 +199,6 @@ domains_list(struct web_job *j)
 }
 
 static void
-domains_add(struct web_job *j)
-{
-	struct admin_ctx c = ctx_of(j);
-	struct admin_result res = {0};
-
-	if (no_dir(j, &c))
-		return;
-	int r = admin_domain_add(&c, str(j, "name"), &res);
-	result(j, r, &res, 201, NULL);
-}
-
-static void
-domains_del(struct web_job *j)
-{
-	struct admin_ctx c = ctx_of(j);
-	struct admin_result res = {0};
-
-	if (no_dir(j, &c))
-		return;
-	int r = admin_domain_del(&c, j->args[0], &res);
-	result(j, r, &res, 200, NULL);
-}
-
-static void
 domains_dns(struct web_job *j)
 {
 	struct admin_ctx c = {j->cfg, NULL};
@@ -293,18 +284,6 @@ users_add(struct web_job *j)
 }
 
 static void
-users_del(struct web_job *j)
-{
-	struct admin_ctx c = ctx_of(j);
-	struct admin_result res = {0};
-
-	if (no_dir(j, &c))
-		return;
-	int r = admin_user_del(&c, j->args[0], &res);
-	result(j, r, &res, 200, NULL);
-}
-
-static void
 users_passwd(struct web_job *j)
 {
 	struct admin_ctx c = ctx_of(j);
@@ -374,18 +353,6 @@ aliases_add(struct web_job *j)
 		result(j, r, &res, 201, NULL);
 	}
 	free(targets);
-}
-
-static void
-aliases_del(struct web_job *j)
-{
-	struct admin_ctx c = ctx_of(j);
-	struct admin_result res = {0};
-
-	if (no_dir(j, &c))
-		return;
-	int r = admin_alias_del(&c, j->args[0], &res);
-	result(j, r, &res, 200, NULL);
 }
 
 /* --- the queue and badmail --- */
@@ -467,39 +434,6 @@ queue_show(struct web_job *j)
 	result(j, r, &res, 200, o);
 }
 
-static void
-queue_flush(struct web_job *j)
-{
-	struct admin_ctx c = {j->cfg, NULL};
-	struct admin_result res = {0};
-	size_t n;
-
-	int r = admin_queue_flush(&c, j->args[0], &n, &res);
-	result(j, r, &res, 200, json_pack("{s:I}", "flushed", (json_int_t)n));
-}
-
-static void
-queue_bounce(struct web_job *j)
-{
-	struct admin_ctx c = {j->cfg, NULL};
-	struct admin_result res = {0};
-	size_t n;
-
-	int r = admin_queue_bounce(&c, j->args[0], &n, &res);
-	result(j, r, &res, 200, json_pack("{s:I}", "bounced", (json_int_t)n));
-}
-
-static void
-queue_delete(struct web_job *j)
-{
-	struct admin_ctx c = {j->cfg, NULL};
-	struct admin_result res = {0};
-	size_t n;
-
-	int r = admin_queue_delete(&c, j->args[0], &n, &res);
-	result(j, r, &res, 200, json_pack("{s:I}", "deleted", (json_int_t)n));
-}
-
 static json_t *
 badmail_json(const struct admin_badmail *b)
 {
@@ -547,24 +481,39 @@ badmail_show(struct web_job *j)
 	result(j, r, &res, 200, o);
 }
 
-static void
-badmail_resend(struct web_job *j)
+/* act_work, count_work - the table's plain actions (route.act, .count). */
+static const char *
+arg_of(struct web_job *j)
 {
-	struct admin_ctx c = {j->cfg, NULL};
-	struct admin_result res = {0};
-
-	int r = admin_badmail_resend(&c, j->args[0], &res);
-	result(j, r, &res, 200, NULL);
+	return j->route->arg_field != NULL ? str(j, j->route->arg_field)
+					   : j->args[0];
 }
 
 static void
-badmail_delete(struct web_job *j)
+act_work(struct web_job *j)
 {
 	struct admin_ctx c = {j->cfg, NULL};
 	struct admin_result res = {0};
 
-	int r = admin_badmail_delete(&c, j->args[0], &res);
-	result(j, r, &res, 200, NULL);
+	if (j->route->dir) {
+		c = ctx_of(j);
+		if (no_dir(j, &c))
+			return;
+	}
+	int r = j->route->act(&c, arg_of(j), &res);
+	result(j, r, &res, j->route->code ? j->route->code : 200, NULL);
+}
+
+static void
+count_work(struct web_job *j)
+{
+	struct admin_ctx c = {j->cfg, NULL};
+	struct admin_result res = {0};
+	size_t n = 0;
+
+	int r = j->route->count(&c, arg_of(j), &n, &res);
+	result(j, r, &res, 200,
+	       json_pack("{s:I}", j->route->key, (json_int_t)n));
 }
 
 /* --- sessions --- */
@@ -834,52 +783,89 @@ static const struct web_field no_body[] = {
 #define DELETE EVHTTP_REQ_DELETE
 
 static const struct route routes[] = {
-    {POST, {"login"}, OPEN, login_body, NULL, login_work, login_done},
-    {POST, {"logout"}, USER, no_body, logout_now, NULL, NULL},
-    {GET, {"session"}, USER, NULL, session_now, NULL, NULL},
+    {POST, {"login"}, OPEN, login_body, .work = login_work, .done = login_done},
+    {POST, {"logout"}, USER, no_body, .now = logout_now},
+    {GET, {"session"}, USER, NULL, .now = session_now},
     {POST,
      {"password"},
      USER,
      password_body,
-     NULL,
-     password_work,
-     password_done},
-    {GET, {"stats"}, ADMIN, NULL, stats_now, NULL, NULL},
-    {GET, {"domains"}, ADMIN, NULL, NULL, domains_list, NULL},
-    {POST, {"domains"}, ADMIN, domain_body, NULL, domains_add, NULL},
-    {DELETE, {"domains", "*"}, ADMIN, no_body, NULL, domains_del, NULL},
-    {GET, {"domains", "*", "dns"}, ADMIN, NULL, NULL, domains_dns, NULL},
-    {GET, {"users"}, ADMIN, NULL, NULL, users_list, NULL},
-    {POST, {"users"}, ADMIN, user_body, NULL, users_add, NULL},
-    {DELETE, {"users", "*"}, ADMIN, no_body, NULL, users_del, NULL},
+     .work = password_work,
+     .done = password_done},
+    {GET, {"stats"}, ADMIN, NULL, .now = stats_now},
+    {GET, {"domains"}, ADMIN, NULL, .work = domains_list},
+    {POST,
+     {"domains"},
+     ADMIN,
+     domain_body,
+     .act = admin_domain_add,
+     .arg_field = "name",
+     .dir = true,
+     .code = 201},
+    {DELETE,
+     {"domains", "*"},
+     ADMIN,
+     no_body,
+     .act = admin_domain_del,
+     .dir = true},
+    {GET, {"domains", "*", "dns"}, ADMIN, NULL, .work = domains_dns},
+    {GET, {"users"}, ADMIN, NULL, .work = users_list},
+    {POST, {"users"}, ADMIN, user_body, .work = users_add},
+    {DELETE,
+     {"users", "*"},
+     ADMIN,
+     no_body,
+     .act = admin_user_del,
+     .dir = true},
     {POST,
      {"users", "*", "password"},
      ADMIN,
      passwd_body,
-     NULL,
-     users_passwd,
-     NULL},
-    {POST, {"users", "*", "quota"}, ADMIN, quota_body, NULL, users_quota, NULL},
-    {GET, {"aliases"}, ADMIN, NULL, NULL, aliases_list, NULL},
-    {POST, {"aliases"}, ADMIN, alias_body, NULL, aliases_add, NULL},
-    {DELETE, {"aliases", "*"}, ADMIN, no_body, NULL, aliases_del, NULL},
-    {GET, {"queue"}, ADMIN, NULL, NULL, queue_list, NULL},
-    {POST, {"queue", "flush"}, ADMIN, no_body, NULL, queue_flush, NULL},
-    {GET, {"queue", "*"}, ADMIN, NULL, NULL, queue_show, NULL},
-    {DELETE, {"queue", "*"}, ADMIN, no_body, NULL, queue_delete, NULL},
-    {POST, {"queue", "*", "flush"}, ADMIN, no_body, NULL, queue_flush, NULL},
-    {POST, {"queue", "*", "bounce"}, ADMIN, no_body, NULL, queue_bounce, NULL},
-    {GET, {"badmail"}, ADMIN, NULL, NULL, badmail_list, NULL},
-    {GET, {"badmail", "*"}, ADMIN, NULL, NULL, badmail_show, NULL},
-    {DELETE, {"badmail", "*"}, ADMIN, no_body, NULL, badmail_delete, NULL},
+     .work = users_passwd},
+    {POST, {"users", "*", "quota"}, ADMIN, quota_body, .work = users_quota},
+    {GET, {"aliases"}, ADMIN, NULL, .work = aliases_list},
+    {POST, {"aliases"}, ADMIN, alias_body, .work = aliases_add},
+    {DELETE,
+     {"aliases", "*"},
+     ADMIN,
+     no_body,
+     .act = admin_alias_del,
+     .dir = true},
+    {GET, {"queue"}, ADMIN, NULL, .work = queue_list},
+    {POST,
+     {"queue", "flush"},
+     ADMIN,
+     no_body,
+     .count = admin_queue_flush,
+     .key = "flushed"},
+    {GET, {"queue", "*"}, ADMIN, NULL, .work = queue_show},
+    {DELETE,
+     {"queue", "*"},
+     ADMIN,
+     no_body,
+     .count = admin_queue_delete,
+     .key = "deleted"},
+    {POST,
+     {"queue", "*", "flush"},
+     ADMIN,
+     no_body,
+     .count = admin_queue_flush,
+     .key = "flushed"},
+    {POST,
+     {"queue", "*", "bounce"},
+     ADMIN,
+     no_body,
+     .count = admin_queue_bounce,
+     .key = "bounced"},
+    {GET, {"badmail"}, ADMIN, NULL, .work = badmail_list},
+    {GET, {"badmail", "*"}, ADMIN, NULL, .work = badmail_show},
+    {DELETE, {"badmail", "*"}, ADMIN, no_body, .act = admin_badmail_delete},
     {POST,
      {"badmail", "*", "resend"},
      ADMIN,
      no_body,
-     NULL,
-     badmail_resend,
-     NULL},
-    {GET, {"logs", "*"}, ADMIN, NULL, logs_now, NULL, NULL},
+     .act = admin_badmail_resend},
+    {GET, {"logs", "*"}, ADMIN, NULL, .now = logs_now},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -921,7 +907,13 @@ static void
 job_work(void *arg)
 {
 	struct web_job *j = arg;
-	j->route->work(j);
+
+	if (j->route->act != NULL)
+		act_work(j);
+	else if (j->route->count != NULL)
+		count_work(j);
+	else
+		j->route->work(j);
 }
 
 static void

@@ -210,8 +210,16 @@ check_string(const json_t *v, bool may_be_empty)
 	if (!json_is_string(v))
 		return false;
 	n = json_string_length(v);
-	return n <= WEB_STRING_MAX && (may_be_empty || n > 0) &&
-	       strlen(json_string_value(v)) == n;
+	if (n > WEB_STRING_MAX || (!may_be_empty && n == 0))
+		return false;
+	/* No control characters: these strings end up in the directory
+	 * and in log lines (which fail2ban and people read). */
+	for (const unsigned char *p =
+		 (const unsigned char *)json_string_value(v);
+	     n > 0; p++, n--)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
 }
 
 static const char *
@@ -221,11 +229,15 @@ check_value(const json_t *v, enum web_type type)
 
 	switch (type) {
 	case WEB_STRING:
-		return check_string(v, false) ? NULL
-					      : "a string of 1 to 1024 bytes";
+		return check_string(v, false)
+			   ? NULL
+			   : "a string of 1 to 1024 bytes, no control "
+			     "characters";
 	case WEB_TEXT:
-		return check_string(v, true) ? NULL
-					     : "a string of at most 1024 bytes";
+		return check_string(v, true)
+			   ? NULL
+			   : "a string of at most 1024 bytes, no control "
+			     "characters";
 	case WEB_STRINGS:
 		if (!json_is_array(v) || json_array_size(v) == 0 ||
 		    json_array_size(v) > WEB_LIST_MAX)

@@ -64,7 +64,7 @@ bool web_is_json(const char *content_type, size_t len);
 
 /* What a body field may hold. */
 enum web_type {
-	WEB_STRING,  /* a string, 1 .. WEB_STRING_MAX bytes */
+	WEB_STRING,  /* a string, 1 .. WEB_STRING_MAX bytes, no controls */
 	WEB_TEXT,    /* a string, possibly empty */
 	WEB_STRINGS, /* an array of 1 .. WEB_LIST_MAX such strings */
 	WEB_SIZE,    /* a size: a number >= 0, a string ("500m"), or null */

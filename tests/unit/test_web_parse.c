@@ -301,6 +301,12 @@ static const struct body_case body_cases[] = {
     {"{\"address\":\"a@b\",\"quota\":\"lots\"}", -1, "field 'quota'"},
     {"{\"address\":\"a@b\",\"quota\":true}", -1, "field 'quota'"},
     {"{\"address\":\"a@b\",\"note\":5}", -1, "field 'note'"},
+    /* Control characters never get into the directory or a log line. */
+    {"{\"address\":\"a\\nb\"}", -1, "field 'address' must be"},
+    {"{\"address\":\"a\\u001b[31m\"}", -1, "field 'address' must be"},
+    {"{\"address\":\"a\\u007f\"}", -1, "field 'address' must be"},
+    {"{\"address\":\"a@b\",\"targets\":[\"x\\ty\"]}", -1, "field 'targets'"},
+    {"{\"address\":\"a@b\",\"note\":\"\\r\"}", -1, "field 'note'"},
 };
 
 static void

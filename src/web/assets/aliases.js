@@ -5,12 +5,6 @@ document.addEventListener('DOMContentLoaded', async () => {
   await petrel.start('aliases');
   const domain = document.getElementById('domain');
 
-  async function domains() {
-    const {domains} = await api('GET', '/api/domains');
-    domain.replaceChildren(el('option', {value: ''}, 'all'),
-      ...domains.map((d) => el('option', {value: d.name}, d.name)));
-  }
-
   async function refresh() {
     const q = domain.value ? '?domain=' + encodeURIComponent(domain.value) : '';
     const {aliases} = await api('GET', '/api/aliases' + q);
@@ -39,5 +33,8 @@ document.addEventListener('DOMContentLoaded', async () => {
     }, refresh);
   });
   domain.addEventListener('change', () => run('Loading', refresh));
-  await run('Loading', async () => { await domains(); await refresh(); });
+  await run('Loading', async () => {
+    await petrel.domains(domain, true);
+    await refresh();
+  });
 });

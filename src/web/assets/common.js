@@ -124,9 +124,16 @@ const petrel = (() => {
     return new Date(epoch * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
   }
 
+  /* domains - fill a <select> with the hosted domains (after "all"). */
+  async function domains(select, all) {
+    const {domains: list} = await api('GET', '/api/domains');
+    select.replaceChildren(...(all ? [el('option', {value: ''}, 'all')] : []),
+      ...list.map((d) => el('option', {value: d.name}, d.name)));
+  }
+
   function param(name) {
     return new URLSearchParams(location.search).get(name);
   }
 
-  return {el, api, run, start, status, table, age, size, when, param};
+  return {el, api, run, start, status, table, age, size, when, param, domains};
 })();

@@ -31,8 +31,7 @@ document.addEventListener('DOMContentLoaded', async () => {
     document.getElementById('zone').textContent = d.records.map(zoneLine).join('\n');
   }
 
-  const {domains} = await api('GET', '/api/domains');
-  domain.replaceChildren(...domains.map((d) => el('option', {value: d.name}, d.name)));
+  await petrel.domains(domain, false);
   const want = petrel.param('domain');
   if (want) domain.value = want;
   domain.addEventListener('change', () => run('Loading', refresh));
