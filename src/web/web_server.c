@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdarg.h>
@@ -346,6 +347,45 @@ load_chartjs(struct web *w, const char *path)
 	w->chartjs_len = len;
 }
 
+/*
+ * bind_one - a listening socket for one literal ADDR:PORT, handed to
+ * evhttp (its own binding resolves with AI_ADDRCONFIG, which refuses
+ * ::1 on a host with no other IPv6 address).
+ */
+static int
+bind_one(struct web *w, const struct config_listen *l)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, l->host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(l->port);
+		len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, l->host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(l->port);
+		len = sizeof(*sin6);
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	struct evconnlistener *evl = evconnlistener_new_bind(
+	    w->srv->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&ss, (int)len);
+	if (evl == NULL)
+		return -1;
+	if (evhttp_bind_listener(w->http, evl) == NULL) {
+		evconnlistener_free(evl);
+		return -1;
+	}
+	return 0;
+}
+
 int
 web_start(struct server *srv, struct web **web_r)
 {
@@ -390,8 +430,7 @@ web_start(struct server *srv, struct web **web_r)
 	for (size_t i = 0; i < cfg->admin_listen.n; i++) {
 		const struct config_listen *l = &cfg->admin_listen.items[i];
 		bool v6 = strchr(l->host, ':') != NULL;
-		if (evhttp_bind_socket_with_handle(w->http, l->host, l->port) ==
-		    NULL) {
+		if (bind_one(w, l) < 0) {
 			log_err("admin web: cannot listen on %s%s%s:%u: %s",
 				v6 ? "[" : "", l->host, v6 ? "]" : "", l->port,
 				strerror(errno));
