@@ -93,6 +93,8 @@ static const struct config_key config_keys[] = {
     {"outbound_tls_required", KIND_BOOL, OFF(outbound_tls_required), 0},
     {"max_auth_failures", KIND_UINT, OFF(max_auth_failures), 1},
     {"auth_failure_window", KIND_DURATION, OFF(auth_failure_window), 1},
+    {"delay_warning_time", KIND_DURATION, OFF(delay_warning_time), 0},
+    {"sendmail_group", KIND_STR, OFF(sendmail_group), 0},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -138,6 +140,8 @@ static const struct {
     {"outbound_tls_required", "no"},
     {"max_auth_failures", "10"},
     {"auth_failure_window", "1h"},
+    {"delay_warning_time", "4h"},
+    {"sendmail_group", "petrel-drop"},
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -1074,6 +1078,7 @@ static const char *const live_keys[] = {
     "tls_cert",
     "tls_key",
     "log_level",
+    "delay_warning_time",
 };
 
 static bool

@@ -826,6 +826,9 @@ test_print(void **state)
 	    "outbound_tls_required",
 	    "max_auth_failures",
 	    "auth_failure_window",
+	    /* issue 9 */
+	    "delay_warning_time",
+	    "sendmail_group",
 	};
 	struct config cfg;
 	char err[256], *out, *p;
