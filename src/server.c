@@ -373,8 +373,10 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	/* Ports are bound: from here on, the unprivileged user. Before any
 	 * thread starts, so every thread is that user. */
 	if (privdrop_ownership(cfg->data_dir, cfg->user, cfg->group, err,
-			       sizeof(err)) < 0 ||
-	    privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
+			       sizeof(err)) < 0)
+		fatal("cannot drop privileges: %s", err);
+	pickup_setup(cfg); /* maildrop/ for `petrel sendmail` */
+	if (privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
 		fatal("cannot drop privileges: %s", err);
 	srv.auth_limit =
 	    auth_limit_new(cfg->max_auth_failures, cfg->auth_failure_window);
