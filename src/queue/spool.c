@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -42,7 +43,7 @@ copy_range(int in, off_t *off, int out, uint64_t len)
 }
 
 int
-queue_spool_add_top(const char *path, int *fd_io, uint64_t *size_io,
+queue_spool_add_top(char *path_io, int *fd_io, uint64_t *size_io,
 		    uint64_t trace, const char *fields, size_t len)
 {
 	char tmp[PATH_MAX];
@@ -55,7 +56,7 @@ queue_spool_add_top(const char *path, int *fd_io, uint64_t *size_io,
 		errno = EINVAL;
 		return -1;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.top", path) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.top", path_io) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -64,16 +65,19 @@ queue_spool_add_top(const char *path, int *fd_io, uint64_t *size_io,
 		return -1;
 	if (copy_range(*fd_io, &off, fd, trace) < 0 ||
 	    fsutil_write_all(fd, fields, len) < 0 ||
-	    copy_range(*fd_io, &off, fd, *size_io - trace) < 0 ||
-	    rename(tmp, path) < 0) {
+	    copy_range(*fd_io, &off, fd, *size_io - trace) < 0) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
 		errno = saved;
 		return -1;
 	}
+	/* The old file goes; a crash in between leaves two tmp/ files,
+	 * both debris that queue_recover removes (no 250 was sent). */
+	unlink(path_io);
 	close(*fd_io);
 	*fd_io = fd;
 	*size_io += len;
+	memcpy(path_io, tmp, strlen(tmp) + 1);
 	return 0;
 }

@@ -11,13 +11,16 @@
  * top_fields is set (queue/commit.h), just before the message is linked
  * into Maildirs and the queue.
  *
- * Cost: a header cannot grow in place, so the file is rewritten once:
- * a new file gets the trace prefix, the fields and the rest of the old
- * one through copy_file_range (an in-kernel copy, no user-space buffer;
- * a reflink where the file system can), then replaces the old with one
- * rename. That is one extra file creation and one copy of the message
- * per message, paid only by messages that have top fields; its data is
- * flushed by the batch's one syncfs like everything else.
+ * Cost: a header cannot grow in place, so the message is copied once:
+ * a new file next to the old one gets the trace prefix, the fields and
+ * the rest of the old one through copy_file_range (an in-kernel copy, no
+ * user-space buffer; a reflink where the file system can), and the old
+ * one is unlinked. The new file takes a new name rather than being
+ * renamed over the old: on ext4 a rename that replaces a file starts the
+ * new file's writeback at once (auto_da_alloc), which costs more than the
+ * copy. One file creation and one copy of the message, paid only by
+ * messages that have top fields; the data is flushed by the batch's one
+ * syncfs like everything else.
  */
 #ifndef PETREL_QUEUE_SPOOL_H
 #define PETREL_QUEUE_SPOOL_H
@@ -27,12 +30,13 @@
 
 /*
  * queue_spool_add_top - insert fields (whole header fields, each ending
- * in CRLF) into the spool file at path (open as *fd_io, *size_io bytes)
- * after its first trace bytes. On success *fd_io is the new file's
- * descriptor (the old one is closed), *size_io grows by len, and 0 is
- * returned; on failure -1 with errno, and the file is as it was.
+ * in CRLF) into the spool file at path_io (open as *fd_io, *size_io
+ * bytes) after its first trace bytes. On success path_io (PATH_MAX
+ * bytes) names the new file and *fd_io is its descriptor (the old file
+ * is unlinked and closed), *size_io grows by len, and 0 is returned; on
+ * failure -1 with errno, and everything is as it was.
  */
-int queue_spool_add_top(const char *path, int *fd_io, uint64_t *size_io,
+int queue_spool_add_top(char *path_io, int *fd_io, uint64_t *size_io,
 			uint64_t trace, const char *fields, size_t len);
 
 #endif
