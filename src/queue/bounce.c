@@ -178,66 +178,44 @@ bounce_date(char *out, size_t size, time_t t)
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* bounce_headers_part - the original header section: up to its empty
- * line, every line end made CRLF (a lone CR too), NUL made a space,
- * lines over the limit folded. */
+/*
+ * bounce_copy_part - what a report returns of the original: its header
+ * section (up to its empty line) or, whole, all of it (RET=FULL). Every
+ * line end made CRLF (a lone CR too), NUL made a space, and lines over
+ * the limit broken: folded in a header, plainly in a whole message, so
+ * the report stays valid whatever the original held.
+ */
 static void
-bounce_headers_part(struct bounce_buf *b, const char *h, size_t len)
+bounce_copy_part(struct bounce_buf *b, const char *h, size_t len, bool whole)
 {
 	size_t col = 0;
+	bool in_header = true;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = h[i];
-		/* A lone CR is not a line end (it would turn "\r\r\n"
-		 * into an empty line and cut the section short). */
+		/* A lone CR is not a line end in a header (it would turn
+		 * "\r\r\n" into an empty line and cut the section short). */
 		if (c == '\r' && i + 1 < len && h[i + 1] == '\n') {
 			i++;
 			c = '\n';
+		} else if (c == '\r' && !in_header) {
+			c = '\n';
 		}
 		if (c == '\n') {
-			if (col == 0)
-				break; /* the empty line: the body follows */
+			if (col == 0 && in_header) {
+				if (!whole)
+					break; /* the empty line: the body */
+				in_header = false;
+			}
 			buf_str(b, "\r\n");
 			col = 0;
 			continue;
 		}
 		if (col >= BOUNCE_LINE_MAX - 1) {
-			buf_str(b, "\r\n ");
-			col = 1;
+			buf_str(b, in_header ? "\r\n " : "\r\n");
+			col = in_header ? 1 : 0;
 		}
 		if (c == '\0' || c == '\r')
-			c = ' ';
-		buf_add(b, &c, 1);
-		col++;
-	}
-	if (col > 0)
-		buf_str(b, "\r\n");
-}
-
-/* bounce_message_part - the whole original (RET=FULL): line ends made
- * CRLF, NUL made a space, lines over the limit broken, so the report
- * stays a valid message whatever the original held. */
-static void
-bounce_message_part(struct bounce_buf *b, const char *m, size_t len)
-{
-	size_t col = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = m[i];
-		if (c == '\r' && i + 1 < len && m[i + 1] == '\n') {
-			i++;
-			c = '\n';
-		}
-		if (c == '\n' || c == '\r') {
-			buf_str(b, "\r\n");
-			col = 0;
-			continue;
-		}
-		if (col >= BOUNCE_LINE_MAX) {
-			buf_str(b, "\r\n");
-			col = 0;
-		}
-		if (c == '\0')
 			c = ' ';
 		buf_add(b, &c, 1);
 		col++;
@@ -506,14 +484,8 @@ bounce_build_report(const char *hostname, const struct queue_envelope *env,
 	bounce_text_part(&parts[0], host, failures, n_failures, kind, full);
 	bounce_status_part(&parts[1], host, env, failures, n_failures,
 			   opt->retry_until);
-	if (full)
-		bounce_message_part(&parts[2],
-				    opt->orig != NULL ? opt->orig : "",
-				    opt->orig != NULL ? opt->orig_len : 0);
-	else
-		bounce_headers_part(&parts[2],
-				    opt->orig != NULL ? opt->orig : "",
-				    opt->orig != NULL ? opt->orig_len : 0);
+	bounce_copy_part(&parts[2], opt->orig != NULL ? opt->orig : "",
+			 opt->orig != NULL ? opt->orig_len : 0, full);
 	bd = bounce_boundary(env->id, now, parts, 3);
 	eight = bounce_has_8bit(&parts[0]) || bounce_has_8bit(&parts[1]) ||
 		bounce_has_8bit(&parts[2]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/num.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -252,18 +253,6 @@ queue_envelope_format_outcome(size_t idx, enum queue_rcpt_state state,
 
 #define MAX_FIELDS 8
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * unescape - decode %XX in place; returns 0 or -1 on a bad escape.
  * Exactly two hex digits (sscanf's "%2x" would take "% 1", "%+1", "%1G");
@@ -278,7 +267,8 @@ unescape(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		int hi = num_hex_digit(r[1]),
+		    lo = hi < 0 ? -1 : num_hex_digit(r[2]);
 		if (lo < 0 || (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (char)(hi * 16 + lo);

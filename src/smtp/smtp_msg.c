@@ -31,6 +31,7 @@
 #include "queue/scheduler.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 void
@@ -108,6 +109,10 @@ smtp_msg_begin(struct smtp_session *s)
 	if (fsutil_write_all(s->spool_fd, rp, rlen) < 0 ||
 	    fsutil_write_all(s->spool_fd, rcv, hlen) < 0)
 		s->write_errno = errno;
+	/* Our own line can carry UTF-8 ("for <jörg@...>", an authenticated
+	 * UTF-8 user): then the header needs SMTPUTF8 on the way on too. */
+	if (!utf8_is_ascii(rcv))
+		s->env.smtputf8 |= QUEUE_UTF8_HEADERS;
 	free(rp);
 	free(rcv);
 	s->env.trace = rlen;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/num.h"
 #include "util/utf8.h"
 
 static const char *const verb_names[SMTP_VERB_COUNT] = {
@@ -90,18 +91,6 @@ is_alnum(int ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 	       (ch >= '0' && ch <= '9');
-}
-
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /*
@@ -264,7 +253,8 @@ smtp_xtext_decode(const char *in, size_t len, char *out, size_t outsize)
 			 * taken too, as a liberal reader would. */
 			int v = 0;
 			for (size_t k = 1; k <= 2; k++) {
-				int d = i + k < len ? hexdigit(in[i + k]) : -1;
+				int d =
+				    i + k < len ? num_hex_digit(in[i + k]) : -1;
 				if (d < 0)
 					return -1;
 				v = v * 16 + d;

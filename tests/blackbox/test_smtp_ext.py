@@ -5,26 +5,15 @@ exact), smtplib and swaks."""
 
 import email
 import os
-import re
 import smtplib
 import subprocess
-import time
 
 import pytest
 
-from conftest import Raw, body_of, greet, queue_id, raw_send, strip_return_path
+from conftest import Raw, body_of, greet, raw_send, strip_return_path
+from test_outbound import wait_for
 
 MSG = b"Subject: hello\r\nFrom: s@example.net\r\n\r\nbody line\r\n"
-
-
-def wait_for(cond, timeout=10, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def header_fields(msg: bytes):
@@ -105,12 +94,9 @@ def test_return_path_pickup_and_sendmail(petrel):
 # --- small loose ends -------------------------------------------------------
 
 def test_empty_data_delivered_with_trace(petrel, raw):
-    c = greet(raw())
-    assert c.cmd(b"MAIL FROM:<s@example.net>")[0] == 250
-    assert c.cmd(b"RCPT TO:<alice@example.org>")[0] == 250
-    assert c.cmd(b"DATA")[0] == 354
-    c.send(b".\r\n")
-    code, lines = c.reply()
+    # DATA, then "." at once.
+    code, lines = raw_send(greet(raw()), b"s@example.net",
+                           [b"alice@example.org"], b"")
     assert code == 250, lines
     m = petrel.wait_mailbox("alice", 1)[0]
     assert m.startswith(b"Return-Path: <s@example.net>\r\nReceived: from ")
@@ -410,16 +396,18 @@ def test_success_notice_on_local_delivery(petrel):
     assert b["Final-Recipient"] == "rfc822;bob@example.org"
     # Only the header of the original comes back with a success.
     assert b"body line" not in n
-    # And only one: the queue is empty, nothing else arrives.
+    # And only one: once the message has left the queue (after its
+    # notice was committed), no other can come.
     assert wait_for(lambda: "Mail queue is empty" in
                     petrel.cli("queue", "list").stdout, 10)
-    time.sleep(1.2)
     assert len(petrel.mailbox("alice")) == 1
-    # Without NOTIFY=SUCCESS, no notice at all.
+    # Without NOTIFY=SUCCESS, no notice at all: delivered at once, never
+    # queued, nothing left to send one.
     with smtplib.SMTP("127.0.0.1", petrel.port, timeout=30) as s:
         s.sendmail("alice@example.org", ["bob@example.org"], MSG)
     assert len(petrel.wait_mailbox("bob", 2)) == 2
-    time.sleep(1.2)
+    assert wait_for(lambda: "queue skipped, delivered" in petrel.log(), 5)
+    assert "Mail queue is empty" in petrel.cli("queue", "list").stdout
     assert len(petrel.mailbox("alice")) == 1
 
 
@@ -466,9 +454,9 @@ def test_failure_notice_ret(petrel_factory, ret, full):
 def test_notify_never_means_no_bounce(petrel_factory):
     p = bounce_setup(petrel_factory)
     send_to_remote(p, notify="NOTIFY=NEVER")
+    # Removed (after the decision not to notify): nothing can follow.
     assert wait_for(lambda: "NOTIFY" in p.log() and "Mail queue is empty"
                     in p.cli("queue", "list").stdout, 20), p.log()[-3000:]
-    time.sleep(1.2)
     assert p.mailbox("alice") == []
     assert list((p.data_dir / "badmail").iterdir()) == []
 
