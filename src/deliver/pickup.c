@@ -691,9 +691,13 @@ pickup_setup(const struct config *cfg)
 		owner = pw.pw_uid;
 	snprintf(dir, sizeof(dir), "%s/maildrop", cfg->data_dir);
 	if (gid == (gid_t)-1) {
-		log_info("sendmail_group '%s' is no group here: only root and "
-			 "the server's user can use sendmail",
-			 cfg->sendmail_group);
+		if (cfg->sendmail_group[0] == '\0')
+			log_debug("sendmail_group is empty: only root and the "
+				  "server's user can use sendmail");
+		else
+			log_info("sendmail_group '%s' is no group here: only "
+				 "root and the server's user can use sendmail",
+				 cfg->sendmail_group);
 		return chmod(dir, 0700);
 	}
 	/* 1730: the group may create entries but not list or read them;
