@@ -18,6 +18,7 @@
 #include "conf/config.h"
 #include "net/conn_limit.h"
 #include "deliver/dns.h"
+#include "deliver/maildrop.h"
 #include "deliver/pickup.h"
 #include "net/listener.h"
 #include "net/tls.h"
@@ -375,7 +376,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	if (privdrop_ownership(cfg->data_dir, cfg->user, cfg->group, err,
 			       sizeof(err)) < 0)
 		fatal("cannot drop privileges: %s", err);
-	pickup_setup(cfg); /* maildrop/ for `petrel sendmail` */
+	maildrop_setup(cfg); /* for `petrel sendmail` by every user */
 	if (privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
 		fatal("cannot drop privileges: %s", err);
 	srv.auth_limit =

@@ -12,7 +12,7 @@
  *    sendmail_group may write (the binary is installed setgid to it; the
  *    group is held only around the write, see cli_sendmail_setgid) and
  *    nobody but the server may read. There the server makes the sender
- *    the file's owner and takes -f only as drop_sender (pickup.c) says.
+ *    the file's owner and takes -f only as maildrop_sender says.
  *
  * The envelope travels as leading X-Sender:/X-Receiver: lines (see
  * deliver/pickup.h); the recipients are the arguments, or with -t the

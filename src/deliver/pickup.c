@@ -4,9 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "deliver/maildrop.h"
 #include "mime/rfc5322.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
@@ -123,49 +122,6 @@ list_free(struct addr_list *l)
 }
 
 /*
- * drop_sender - the envelope sender of a maildrop/ file: the submitting
- * user, login@hostname, as Postfix's postdrop records it. -f (X-Sender)
- * is taken from root and from the server's own user — sendmail's
- * "trusted users" — and from anyone else only when it names their own
- * address (or a +tag of it); otherwise the sender stays theirs and, as
- * sendmail does, the message gets an X-Authentication-Warning: (heap,
- * in *warning_r) saying what was asked.
- */
-static void
-drop_sender(const struct pickup_job *j, const char *requested, char *out,
-	    size_t outlen, char **warning_r)
-{
-	struct smtp_path p = {0};
-	char own[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
-	bool trusted = j->uid == 0 || j->uid == geteuid();
-
-	*warning_r = NULL;
-	snprintf(p.local, sizeof(p.local), "%s", j->login);
-	snprintf(p.domain, sizeof(p.domain), "%s", j->cfg->hostname);
-	if (smtp_addr_format(&p, own, sizeof(own)) < 0)
-		snprintf(own, sizeof(own), "nobody@%s", j->cfg->hostname);
-	if (requested == NULL) {
-		snprintf(out, outlen, "%s", own);
-		return;
-	}
-	size_t ll = strlen(j->login), hl = strlen(j->cfg->hostname);
-	const char *at = strrchr(requested, '@');
-	bool mine =
-	    strcasecmp(requested, own) == 0 ||
-	    (at != NULL && strncasecmp(requested, j->login, ll) == 0 &&
-	     requested[ll] == '+' && (size_t)(at - requested) > ll + 1 &&
-	     strlen(at + 1) == hl && strcasecmp(at + 1, j->cfg->hostname) == 0);
-	if (trusted || mine) {
-		snprintf(out, outlen, "%s", requested);
-		return;
-	}
-	snprintf(out, outlen, "%s", own);
-	*warning_r = xasprintf("X-Authentication-Warning: %s: %s set sender "
-			       "to <%s> using -f\r\n",
-			       j->cfg->hostname, j->login, requested);
-}
-
-/*
  * build - parse the file, find the envelope, and write the message as it
  * will be queued (our Received: on top; X-Sender/X-Receiver and Bcc:
  * removed; Date: and Message-ID: added when missing) into queue/tmp/ID.
@@ -254,7 +210,9 @@ build(struct pickup_job *j, const char *text, size_t len)
 	char forced[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
 	if (j->drop) {
 		/* Not whatever the file says: who wrote it. */
-		drop_sender(j, xsender, forced, sizeof(forced), &warning);
+		warning = maildrop_sender(j->login, cfg->hostname, xsender,
+					  j->uid == 0 || j->uid == geteuid(),
+					  forced, sizeof(forced));
 		sender = forced;
 	}
 	if (sender == NULL) {
@@ -450,56 +408,14 @@ to_badmail(struct pickup_job *j)
 	log_warn("pickup %s: moved to badmail/%s: %s", j->name, id, j->error);
 }
 
-/*
- * read_drop - a maildrop/ file and who wrote it: a plain file (never a
- * link), read through the descriptor whose owner was checked, so what
- * is read is what that user wrote. NULL with errno, or with j->error
- * set (badmail).
- */
-static char *
-read_drop(struct pickup_job *j, size_t max, size_t *len_r)
-{
-	struct stat st;
-	int fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			snprintf(j->error, sizeof(j->error),
-				 "not a regular file");
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		snprintf(j->error, sizeof(j->error),
-			 "not a regular file with one link");
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	j->uid = st.st_uid;
-	char buf[1024];
-	struct passwd pw, *pwp = NULL;
-	if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &pwp) != 0 ||
-	    pwp == NULL || strlen(pw.pw_name) >= sizeof(j->login)) {
-		snprintf(j->error, sizeof(j->error),
-			 "written by uid %lu, which has no user name",
-			 (unsigned long)st.st_uid);
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	snprintf(j->login, sizeof(j->login), "%s", pw.pw_name);
-	char *text = fsutil_read_fd(fd, max, len_r);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return text;
-}
-
 static void
 pickup_work(void *arg)
 {
 	struct pickup_job *j = arg;
 	size_t len, max = j->max_size * 2 + 65536;
-	char *text = j->drop ? read_drop(j, max, &len)
+	char *text = j->drop ? maildrop_read(j->path, max, &j->uid, j->login,
+					     sizeof(j->login), &len, j->error,
+					     sizeof(j->error))
 			     : fsutil_read_file(j->path, max, &len);
 	if (text == NULL && j->error[0] != '\0') {
 		to_badmail(j);
@@ -660,64 +576,6 @@ pickup_scan(struct pickup *p, bool drop)
 		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
 			pickup_file(p, de->d_name, drop);
 	closedir(d);
-}
-
-/* drop_gid - the sendmail_group's id, or -1 (none, or unknown). */
-static gid_t
-drop_gid(const struct config *cfg)
-{
-	char buf[4096];
-	struct group gr, *grp = NULL;
-
-	if (cfg->sendmail_group[0] == '\0' ||
-	    getgrnam_r(cfg->sendmail_group, &gr, buf, sizeof(buf), &grp) != 0 ||
-	    grp == NULL)
-		return (gid_t)-1;
-	return gr.gr_gid;
-}
-
-int
-pickup_setup(const struct config *cfg)
-{
-	char dir[PATH_MAX], buf[4096];
-	gid_t gid = drop_gid(cfg);
-	uid_t owner = geteuid();
-	struct passwd pw, *pwp = NULL;
-
-	/* Before the privilege drop: the folder is the server user's. */
-	if (owner == 0 && cfg->user[0] != '\0' &&
-	    getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &pwp) == 0 &&
-	    pwp != NULL)
-		owner = pw.pw_uid;
-	snprintf(dir, sizeof(dir), "%s/maildrop", cfg->data_dir);
-	if (gid == (gid_t)-1) {
-		if (cfg->sendmail_group[0] == '\0')
-			log_debug("sendmail_group is empty: only root and the "
-				  "server's user can use sendmail");
-		else
-			log_info("sendmail_group '%s' is no group here: only "
-				 "root and the server's user can use sendmail",
-				 cfg->sendmail_group);
-		return chmod(dir, 0700);
-	}
-	/* 1730: the group may create entries but not list or read them;
-	 * the sticky bit keeps each user's file that user's (and ours). */
-	if (chown(dir, owner, gid) < 0 || chmod(dir, 01730) < 0) {
-		log_warn("%s: cannot hand to group %s: %s; only root and "
-			 "the server's user can use sendmail",
-			 dir, cfg->sendmail_group, strerror(errno));
-		return -1;
-	}
-	/* Local users must be able to reach maildrop/: data_dir gets the
-	 * search bit for all (0711), never the read bit, and everything in
-	 * it keeps its own 0700/0600. */
-	struct stat st;
-	mode_t search = S_IXGRP | S_IXOTH; /* group too: a user may share it */
-	if (stat(cfg->data_dir, &st) == 0 && (st.st_mode & search) != search &&
-	    chmod(cfg->data_dir, (st.st_mode & 07777) | search) < 0)
-		log_warn("%s: cannot open for sendmail: %s", cfg->data_dir,
-			 strerror(errno));
-	return 0;
 }
 
 struct pickup *

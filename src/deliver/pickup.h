@@ -12,29 +12,15 @@
  * writes ".tmp-*" and renames). Files left from while the server was down
  * are taken at start.
  *
- * maildrop/ is the same for local users, as Postfix's maildrop: `petrel
- * sendmail` run by anyone who may not write pickup/ puts its file there
- * (as a member of sendmail_group, through the setgid bit). The folder is
- * 1730, so nobody but the server lists or reads it, and the sender of
- * such a file is its owner, login@hostname, whatever the file says (see
- * drop_sender in pickup.c for -f).
+ * maildrop/ is the same for local users (deliver/maildrop.h): `petrel
+ * sendmail` run by anyone who may not write pickup/ puts its file there,
+ * and the sender of such a file is its owner, whatever the file says.
  */
 #ifndef PETREL_DELIVER_PICKUP_H
 #define PETREL_DELIVER_PICKUP_H
 
-struct config;
 struct server;
 struct pickup;
-
-/*
- * pickup_setup - make data_dir/maildrop/ writable (not readable) for the
- * sendmail_group: the server's user (cfg->user when root, else the
- * running one) owns it, mode 1730, and data_dir gets the search bit. As
- * root before the privilege drop, or as the server's own user if it is
- * in that group. 0, or -1 (logged: then only root and the server's user
- * can use sendmail).
- */
-int pickup_setup(const struct config *cfg);
 
 struct pickup *pickup_start(struct server *srv);
 /* pickup_stop - take no new files (before commit_stop). */

@@ -92,7 +92,7 @@ privdrop_chown_one(const char *path, const struct stat *st, int type,
 	 * belongs to the local user who submitted it with `petrel
 	 * sendmail`, and that owner is the message's sender
 	 * (deliver/pickup.c). The folder itself is the server's, but keeps
-	 * its group: pickup_setup gives it to sendmail_group. */
+	 * its group: maildrop_setup gives it to sendmail_group. */
 	bool drop = type == FTW_D && ftw->level == 1 &&
 		    strcmp(path + ftw->base, "maildrop") == 0;
 	int next = drop ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
