@@ -112,6 +112,14 @@ def test_pickup_x_sender_x_receiver_override(three, tmp_path):
     m = msgs[0]
     assert b"X-Sender" not in m and b"X-Receiver" not in m
     assert b"To: alice@example.org\r\n" in m  # the header stays as written
+    # The Maildir file is visible as soon as the commit is durable; the
+    # log line follows a moment later, from the event loop (as in
+    # test_sendmail_dot_line_ends_input_unless_i: under load the gap
+    # made this check fail now and then).
+    deadline = time.time() + 5
+    while (not re.search(r"from=<env@example\.net>", p.log()) and
+           time.time() < deadline):
+        time.sleep(0.05)
     assert re.search(r"from=<env@example\.net>", p.log()), p.log()
     time.sleep(1)
     assert p.mailbox("alice") == []  # To: was not the envelope
