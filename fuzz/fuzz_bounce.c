@@ -3,7 +3,9 @@
  * remote replies and the original headers hold: the input is cut at NUL
  * bytes into sender, address, orcpt, status, remote MTA, diagnostic,
  * action, host and original headers. CRLF only, no line over 998, the
- * boundary only on its four delimiter lines.
+ * boundary only on its four delimiter lines. The size picks the issue 9
+ * choices too: the original returned whole (RET=FULL), the global types,
+ * an ENVID and an ORCPT taken from the same pieces.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,7 +47,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	queue_envelope_add_rcpt(&env, s[2], s[1], false, NULL, NULL);
 	f[0] = (struct bounce_failure){&env.rcpts[0], s[3], s[4], s[5], s[6]};
 	f[1] = (struct bounce_failure){&env.rcpts[1], NULL, NULL, s[4], s[3]};
-	m = bounce_build(s[7], &env, f, size % 3, hdr, hlen, 1732250000, &len);
+	if (size & 8) {
+		env.envid = strdup(s[5]);
+		env.rcpts[0].dsn_orcpt = strdup(s[2]);
+	}
+	struct bounce_options opt = {hdr, hlen, (size & 16) != 0,
+				     (size & 32) != 0,
+				     (size & 64) ? 1732250000 : 0};
+	m = bounce_build_report(s[7], &env, f, size % 3, &opt, 1732250000,
+				&len);
 
 	for (size_t i = 0; i < len; i++) {
 		if (m[i] == '\n') {

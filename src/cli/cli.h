@@ -12,6 +12,7 @@
 #define PETREL_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdbool.h>
 
 struct config;
 
@@ -20,6 +21,14 @@ int cli_user(const struct config *cfg, int argc, char **argv);
 int cli_alias(const struct config *cfg, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_sendmail(const struct config *cfg, int argc, char **argv);
+
+/*
+ * cli_sendmail_setgid - first thing in main: when the binary runs setgid
+ * (installed so for `sendmail`, see cli_sendmail.c), work with the real
+ * group from here on; sendmail keeps the group only to regain it for the
+ * maildrop write, every other command loses it for good.
+ */
+void cli_sendmail_setgid(bool sendmail);
 int cli_dns_records(const struct config *cfg, int argc, char **argv);
 
 int cli_admin(const struct config *cfg, int argc, char **argv);

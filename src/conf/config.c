@@ -101,6 +101,8 @@ static const struct config_key config_keys[] = {
     {"metrics_networks", KIND_NETLIST, OFF(metrics_networks), 0},
     {"admin_chartjs", KIND_PATH, OFF(admin_chartjs), 0},
     {"admin_log_lines", KIND_UINT, OFF(admin_log_lines), 0},
+    {"delay_warning_time", KIND_DURATION, OFF(delay_warning_time), 0},
+    {"sendmail_group", KIND_STR, OFF(sendmail_group), 0},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -153,6 +155,8 @@ static const struct {
     {"metrics_networks", "127.0.0.1/32, ::1/128"},
     {"admin_chartjs", "/usr/share/javascript/chart.js/chart.min.js"},
     {"admin_log_lines", "10000"},
+    {"delay_warning_time", "4h"},
+    {"sendmail_group", "petrel-drop"},
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -1117,6 +1121,7 @@ static const char *const live_keys[] = {
     "admin_session_idle",
     "admin_session_lifetime",
     "metrics_networks",
+    "delay_warning_time",
 };
 
 static bool

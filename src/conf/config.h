@@ -101,8 +101,11 @@ struct config {
 	unsigned admin_session_idle;		 /* default 30m */
 	unsigned admin_session_lifetime;	 /* default 12h */
 	struct config_net_list metrics_networks; /* /metrics without token */
-	char *admin_chartjs;	  /* the installed Chart.js file */
-	unsigned admin_log_lines; /* recent log lines kept, 10000 */
+	char *admin_chartjs;	     /* the installed Chart.js file */
+	unsigned admin_log_lines;    /* recent log lines kept, 10000 */
+	unsigned delay_warning_time; /* default 4h; 0 = no delay notices */
+	char *sendmail_group;	     /* setgid group of `petrel sendmail`: may
+					write data_dir/maildrop/ (issue 9) */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include "queue/queue.h"
 #include "queue/retry.h"
 #include "stats/metrics.h"
+#include "queue/spool.h"
 #include "store/maildir.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -134,8 +135,17 @@ commit_one(struct commit *c, struct queue_commit *job)
 {
 	struct queue_envelope *env = &job->env;
 	time_t now = time(NULL);
-	size_t pending = 0;
+	size_t pending = 0, notices = 0;
 
+	if (job->top_fields != NULL &&
+	    queue_spool_add_top(job->spool_path, &job->spool_fd, &env->size,
+				env->trace, job->top_fields,
+				job->top_len) < 0) {
+		job->error = errno;
+		log_err("%s: cannot add header fields: %s", env->id,
+			strerror(errno));
+		return;
+	}
 	size_t failed = 0;
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		struct queue_rcpt *r = &env->rcpts[i];
@@ -150,6 +160,10 @@ commit_one(struct commit *c, struct queue_commit *job)
 					  env->size) == 0) {
 				r->state = QUEUE_RCPT_DONE;
 				metrics_rcpt_outcome(r->state, env->arrival);
+				/* RFC 3461 §6.2.2: a "delivered" notice is
+				 * owed; the scheduler sends it, so queue. */
+				notices += (r->notify & QUEUE_NOTIFY_SUCCESS) &&
+					   env->sender[0] != '\0';
 				continue;
 			}
 			r->attempts = 1;
@@ -162,7 +176,7 @@ commit_one(struct commit *c, struct queue_commit *job)
 		}
 		pending++;
 	}
-	if (pending == 0 && failed == 0)
+	if (pending == 0 && failed == 0 && notices == 0)
 		return;
 
 	char msg[PATH_MAX];
@@ -376,5 +390,6 @@ queue_commit_free(struct queue_commit *job)
 	if (job->spool_fd >= 0)
 		close(job->spool_fd);
 	queue_envelope_free(&job->env);
+	free(job->top_fields);
 	free(job);
 }

@@ -851,6 +851,9 @@ test_print(void **state)
 	    "metrics_networks",
 	    "admin_chartjs",
 	    "admin_log_lines",
+	    /* issue 9 */
+	    "delay_warning_time",
+	    "sendmail_group",
 	};
 	struct config cfg;
 	char err[256], *out, *p;
