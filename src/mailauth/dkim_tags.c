@@ -144,3 +144,15 @@ dkim_tag_is_ci(const struct dkim_tag *tag, const char *word)
 
 	return tag->value_len == n && strncasecmp(tag->value, word, n) == 0;
 }
+
+const struct dkim_tag *
+dkim_tags_get_ci(const struct dkim_tags *t, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->tag[i].name_len == n &&
+		    strncasecmp(t->tag[i].name, name, n) == 0)
+			return &t->tag[i];
+	return NULL;
+}

@@ -48,6 +48,11 @@ enum dkim_tags_error dkim_tags_parse(const char *s, size_t len,
 const struct dkim_tag *dkim_tags_get(const struct dkim_tags *t,
 				     const char *name);
 
+/* dkim_tags_get_ci - the same, the name matched ignoring ASCII case (DMARC
+ * records: RFC 7489 §6.4's ABNF literals are case-insensitive). */
+const struct dkim_tag *dkim_tags_get_ci(const struct dkim_tags *t,
+					const char *name);
+
 /* dkim_tag_is - does the value equal word exactly (case-sensitive)? */
 bool dkim_tag_is(const struct dkim_tag *tag, const char *word);
 
