@@ -19,6 +19,7 @@ int cli_alias(const struct config *cfg, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_sendmail(const struct config *cfg, int argc, char **argv);
 int cli_dns_records(const struct config *cfg, int argc, char **argv);
+int cli_dkim(const struct config *cfg, int argc, char **argv);
 
 /* cli_data_path - "data_dir/name" in a static buffer. */
 const char *cli_data_path(const struct config *cfg, const char *name);

@@ -197,3 +197,163 @@ mauth_spf_cancel(struct mauth_spf *s)
 	spf_eval_free(&s->e);
 	free(s);
 }
+
+/* ---- the DKIM key fetcher --------------------------------------------- */
+
+struct dkim_pending {
+	struct mauth_dkim *d;
+	struct mauth_lookup *l;
+	size_t sig;
+};
+
+struct mauth_dkim {
+	struct dkim_verify *v;
+	mauth_done_cb *done;
+	void *arg;
+	size_t n, left;
+	struct dkim_pending p[DKIM_VERIFY_MAX];
+};
+
+static void
+dkim_answered(enum mauth_dns_status status, const struct dns_wire_rr *rrs,
+	      size_t n, void *arg)
+{
+	struct dkim_pending *p = arg;
+	struct mauth_dkim *d = p->d;
+	const char *txt[MAUTH_DNS_MAX_RRS];
+	size_t len[MAUTH_DNS_MAX_RRS];
+
+	p->l = NULL;
+	for (size_t i = 0; i < n; i++) {
+		txt[i] = rrs[i].data;
+		len[i] = rrs[i].len;
+	}
+	dkim_verify_key(d->v, p->sig,
+			status == MAUTH_DNS_OK	       ? DKIM_DNS_OK
+			: status == MAUTH_DNS_NXDOMAIN ? DKIM_DNS_NONE
+						       : DKIM_DNS_TEMP,
+			txt, len, n);
+	if (--d->left == 0) {
+		mauth_done_cb *done = d->done;
+		void *done_arg = d->arg;
+		free(d);
+		done(done_arg);
+	}
+}
+
+struct mauth_dkim *
+mauth_dkim_start(struct dns *dns, struct dkim_verify *v, unsigned timeout,
+		 mauth_done_cb *done, void *arg)
+{
+	struct mauth_dkim *d = xcalloc(1, sizeof(*d));
+
+	d->v = v;
+	d->done = done;
+	d->arg = arg;
+	for (size_t i = 0; i < dkim_verify_count(v); i++) {
+		const char *name = dkim_verify_key_name(v, i);
+		if (!name)
+			continue;
+		struct dkim_pending *p = &d->p[d->n];
+		p->d = d;
+		p->sig = i;
+		p->l = mauth_dns_lookup(dns, name, DNS_T_TXT, timeout,
+					dkim_answered, p);
+		if (p->l)
+			d->n++;
+		else
+			dkim_verify_key(v, i, DKIM_DNS_NONE, NULL, NULL, 0);
+	}
+	d->left = d->n;
+	if (d->n == 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+mauth_dkim_cancel(struct mauth_dkim *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		mauth_dns_cancel(d->p[i].l);
+	free(d);
+}
+
+/* ---- the DMARC policy fetcher ----------------------------------------- */
+
+struct mauth_dmarc {
+	struct dns *dns;
+	struct dmarc_eval *e;
+	unsigned timeout;
+	mauth_done_cb *done;
+	void *arg;
+	struct mauth_lookup *l;
+};
+
+static void
+dmarc_answered(enum mauth_dns_status status, const struct dns_wire_rr *rrs,
+	       size_t n, void *arg)
+{
+	struct mauth_dmarc *d = arg;
+	const char *txt[MAUTH_DNS_MAX_RRS];
+	size_t len[MAUTH_DNS_MAX_RRS];
+	const char *next;
+
+	d->l = NULL;
+	for (size_t i = 0; i < n; i++) {
+		txt[i] = rrs[i].data;
+		len[i] = rrs[i].len;
+	}
+	dmarc_eval_answer(d->e,
+			  status == MAUTH_DNS_OK	 ? DMARC_DNS_OK
+			  : status == MAUTH_DNS_NXDOMAIN ? DMARC_DNS_NONE
+							 : DMARC_DNS_TEMP,
+			  txt, len, n);
+	while ((next = dmarc_eval_query(d->e))) {
+		d->l = mauth_dns_lookup(d->dns, next, DNS_T_TXT, d->timeout,
+					dmarc_answered, d);
+		if (d->l)
+			return;
+		dmarc_eval_answer(d->e, DMARC_DNS_NONE, NULL, NULL, 0);
+	}
+	mauth_done_cb *done = d->done;
+	void *done_arg = d->arg;
+	free(d);
+	done(done_arg);
+}
+
+struct mauth_dmarc *
+mauth_dmarc_start(struct dns *dns, struct dmarc_eval *e, unsigned timeout,
+		  mauth_done_cb *done, void *arg)
+{
+	struct mauth_dmarc *d;
+	const char *q;
+
+	while ((q = dmarc_eval_query(e))) {
+		d = xcalloc(1, sizeof(*d));
+		d->dns = dns;
+		d->e = e;
+		d->timeout = timeout;
+		d->done = done;
+		d->arg = arg;
+		d->l = mauth_dns_lookup(dns, q, DNS_T_TXT, timeout,
+					dmarc_answered, d);
+		if (d->l)
+			return d;
+		free(d);
+		dmarc_eval_answer(e, DMARC_DNS_NONE, NULL, NULL, 0);
+	}
+	return NULL;
+}
+
+void
+mauth_dmarc_cancel(struct mauth_dmarc *d)
+{
+	if (!d)
+		return;
+	mauth_dns_cancel(d->l);
+	free(d);
+}

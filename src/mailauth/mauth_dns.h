@@ -14,6 +14,8 @@
 #include <stddef.h>
 
 #include "deliver/dns_wire.h"
+#include "mailauth/dkim_verify.h"
+#include "mailauth/dmarc_eval.h"
 #include "mailauth/spf_eval.h"
 
 struct dns;
@@ -60,5 +62,34 @@ struct mauth_spf *mauth_spf_start(struct dns *dns,
 
 /* mauth_spf_cancel - cb will not be called. */
 void mauth_spf_cancel(struct mauth_spf *s);
+
+struct mauth_dkim;
+
+typedef void mauth_done_cb(void *arg);
+
+/*
+ * mauth_dkim_start - fetch the key record of every signature of v that
+ * needs one, all at once, and feed them to v (whose body must be
+ * complete); done(arg) runs on the loop when the last is in. NULL when
+ * no key is needed (done is then not called).
+ */
+struct mauth_dkim *mauth_dkim_start(struct dns *dns, struct dkim_verify *v,
+				    unsigned timeout, mauth_done_cb *done,
+				    void *arg);
+
+void mauth_dkim_cancel(struct mauth_dkim *d);
+
+struct mauth_dmarc;
+
+/*
+ * mauth_dmarc_start - the policy look-ups of e (one, or two when the
+ * From domain has no record and its organizational domain differs);
+ * done(arg) runs when e has no more to ask. NULL if e asks nothing.
+ */
+struct mauth_dmarc *mauth_dmarc_start(struct dns *dns, struct dmarc_eval *e,
+				      unsigned timeout, mauth_done_cb *done,
+				      void *arg);
+
+void mauth_dmarc_cancel(struct mauth_dmarc *d);
 
 #endif

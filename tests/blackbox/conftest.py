@@ -3,6 +3,7 @@ temporary data_dir, talk to it with real clients, and check on teardown
 that it stopped cleanly (exit 0: no sanitizer report, no leak)."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -122,6 +123,49 @@ def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def txt_record(name, text):
+    """A dnsmasq txt-record line for name: text as quoted strings of at
+    most 255 octets (RFC 1035 §3.3.14), as a DKIM key needs."""
+    parts = [text[i:i + 255] for i in range(0, len(text), 255)] or [""]
+    quoted = ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                      for p in parts)
+    return f"txt-record={name.rstrip('.')},{quoted}"
+
+
+def published_records(petrel, domain):
+    """dnsmasq lines for the TXT records `petrel dns-records DOMAIN`
+    prints (SPF, DMARC and one per DKIM key), so a test DNS serves what
+    the operator would publish."""
+    out = petrel.cli("dns-records", domain).stdout
+    lines = []
+    for line in out.splitlines():
+        if line.startswith(";") or "\tIN\tTXT\t" not in line:
+            continue
+        name, rest = line.split("\tIN\tTXT\t", 1)
+        text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', rest))
+        lines.append(txt_record(name, text.replace('\\"', '"')))
+    return lines
+
+
+@pytest.fixture
+def dns_factory(tmp_path):
+    """DNS servers with a test's own records (TXT for SPF/DKIM/DMARC,
+    ptr-record= and host-record= for reverse DNS of 127.0.0.x: a
+    host-record makes the PTR too, so its name is forward-confirmed)."""
+    made = []
+
+    def make(records):
+        workdir = tmp_path / f"dns{len(made)}"
+        workdir.mkdir()
+        d = DNS(workdir, records)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.stop()
 
 
 @pytest.fixture(scope="session")
@@ -246,13 +290,14 @@ def petrel_factory(tmp_path, dns):
     made = []
 
     def make(name="p", host="127.0.0.1", extra=None, users=("alice", "bob"),
-             start=True, parent=None):
+             start=True, parent=None, dns_server=None):
         # parent: where the instance's folder goes (default tmp_path, which
         # only root can enter; the privilege-drop tests need one that
         # their unprivileged user can traverse).
         base = Path(parent or tmp_path) / name
         base.mkdir()
-        p = Petrel(base, host=host, extra=extra, dns_server=dns.server)
+        p = Petrel(base, host=host, extra=extra,
+                   dns_server=dns_server or dns.server)
         p.cli("domain", "add", "example.org")
         for u in users:
             p.cli("user", "add", f"{u}@example.org", input="secret\n")
