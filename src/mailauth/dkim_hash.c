@@ -94,7 +94,7 @@ dkim_hash_headers(const struct dkim_head *h, const char *const *names,
 	blank_b(sigfield, siglen, &blank);
 	dkim_canon_header(c, blank.p ? blank.p : "", blank.len, false, &sb);
 	free(blank.p);
-	if (EVP_Digest(sb.p, sb.len, out, &n, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(sb.p, sb.len, out, &n, dkim_sha256(), NULL) != 1 ||
 	    n != DKIM_HASH_LEN)
 		fatal("SHA-256 failed");
 	free(sb.p);
@@ -130,7 +130,7 @@ dkim_hash_sign(EVP_PKEY *key, const uint8_t hash[DKIM_HASH_LEN], uint8_t *sig,
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
 	if (ctx && EVP_PKEY_sign_init(ctx) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, dkim_sha256()) == 1 &&
 	    EVP_PKEY_sign(ctx, sig, &len, hash, DKIM_HASH_LEN) == 1)
 		r = (long)len;
 	EVP_PKEY_CTX_free(ctx);
@@ -154,7 +154,7 @@ dkim_hash_verify(EVP_PKEY *key, const uint8_t hash[DKIM_HASH_LEN],
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
 	ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
 	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-	     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set_signature_md(ctx, dkim_sha256()) == 1 &&
 	     EVP_PKEY_verify(ctx, sig, len, hash, DKIM_HASH_LEN) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	return ok;

@@ -36,7 +36,7 @@ struct dkim_verify {
 	char *head;
 	struct dkim_head *h;
 	size_t n_sigs;
-	struct vsig sigs[DKIM_VERIFY_MAX];
+	struct vsig *sigs; /* as many as the message has, to DKIM_VERIFY_MAX */
 	size_t n_bodies;
 	struct vbody bodies[DKIM_VERIFY_MAX];
 	bool body_done;
@@ -144,6 +144,14 @@ dkim_verify_new(const char *head, size_t len, time_t now)
 	memcpy(v->head, head, hl);
 	if (dkim_head_parse(v->head, hl, v->h) < 0)
 		v->h->n = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < v->h->n; i++)
+		if (rfc5322_name_is(&v->h->f[i], "DKIM-Signature"))
+			n++;
+	if (n == 0)
+		return v;
+	v->sigs = xmalloc((n < DKIM_VERIFY_MAX ? n : DKIM_VERIFY_MAX) *
+			  sizeof(*v->sigs));
 	for (size_t i = 0; i < v->h->n && v->n_sigs < DKIM_VERIFY_MAX; i++)
 		if (rfc5322_name_is(&v->h->f[i], "DKIM-Signature"))
 			sig_setup(v, i, now);
@@ -281,6 +289,7 @@ dkim_verify_free(struct dkim_verify **vp)
 	*vp = NULL;
 	for (size_t i = 0; i < v->n_bodies; i++)
 		dkim_body_free(&v->bodies[i].hasher);
+	free(v->sigs);
 	free(v->h);
 	free(v->head);
 	free(v);
