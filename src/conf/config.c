@@ -43,6 +43,7 @@ enum config_kind {
 	KIND_DURATION, /* 30s, 5m, 1h, 5d; >= min */
 	KIND_BOOL,
 	KIND_LOGLEVEL,
+	KIND_POLICY, /* "none" or "enforce" (mail authentication), a bool */
 };
 
 struct config_key {
@@ -93,6 +94,9 @@ static const struct config_key config_keys[] = {
     {"outbound_tls_required", KIND_BOOL, OFF(outbound_tls_required), 0},
     {"max_auth_failures", KIND_UINT, OFF(max_auth_failures), 1},
     {"auth_failure_window", KIND_DURATION, OFF(auth_failure_window), 1},
+    {"spf_policy", KIND_POLICY, OFF(spf_enforce), 0},
+    {"dmarc_policy", KIND_POLICY, OFF(dmarc_enforce), 0},
+    {"mailauth_dns_timeout", KIND_DURATION, OFF(mailauth_dns_timeout), 1},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -138,6 +142,9 @@ static const struct {
     {"outbound_tls_required", "no"},
     {"max_auth_failures", "10"},
     {"auth_failure_window", "1h"},
+    {"spf_policy", "none"},
+    {"dmarc_policy", "none"},
+    {"mailauth_dns_timeout", "20s"},
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -757,6 +764,17 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		}
 		*(bool *)field = b;
 		return 0;
+	case KIND_POLICY:
+		if (strcasecmp(value, "none") == 0) {
+			*(bool *)field = false;
+		} else if (strcasecmp(value, "enforce") == 0) {
+			*(bool *)field = true;
+		} else {
+			set_err(err, errlen, "bad %s '%s' (none or enforce)",
+				k->name, quote(value, q));
+			return -1;
+		}
+		return 0;
 	case KIND_LOGLEVEL:
 		for (i = 0; i < 4; i++)
 			if (strcasecmp(value, log_levels[i]) == 0)
@@ -1050,6 +1068,9 @@ config_print(const struct config *cfg, FILE *out)
 		case KIND_BOOL:
 			fputs(*(const bool *)field ? " yes" : " no", out);
 			break;
+		case KIND_POLICY:
+			fputs(*(const bool *)field ? " enforce" : " none", out);
+			break;
 		}
 		fputc('\n', out);
 	}
@@ -1074,6 +1095,9 @@ static const char *const live_keys[] = {
     "tls_cert",
     "tls_key",
     "log_level",
+    "spf_policy",
+    "dmarc_policy",
+    "mailauth_dns_timeout",
 };
 
 static bool

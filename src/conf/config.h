@@ -88,6 +88,10 @@ struct config {
 	bool outbound_tls_required;   /* default no: STARTTLS when offered */
 	unsigned max_auth_failures;   /* default 10 per address and window */
 	unsigned auth_failure_window; /* default 1h */
+	/* mail authentication (README, "Mail authentication") */
+	bool spf_enforce;	       /* spf_policy: none (false) | enforce */
+	bool dmarc_enforce;	       /* dmarc_policy: none | enforce */
+	unsigned mailauth_dns_timeout; /* default 20s per look-up */
 };
 
 /*

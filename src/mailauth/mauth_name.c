@@ -1,6 +1,8 @@
 #include "mailauth/mauth_name.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,4 +68,24 @@ mauth_b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
 	r = n == 0 ? -1 : sasl_base64_decode(tight, n, out, outlen);
 	free(tight);
 	return r;
+}
+
+void
+mauth_reverse_name(int family, const unsigned char *ip, char out[80])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t r = 0;
+
+	if (family == AF_INET) {
+		snprintf(out, 80, "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2],
+			 ip[1], ip[0]);
+		return;
+	}
+	for (int i = 15; i >= 0; i--) {
+		out[r++] = hex[ip[i] & 15];
+		out[r++] = '.';
+		out[r++] = hex[ip[i] >> 4];
+		out[r++] = '.';
+	}
+	memcpy(out + r, "ip6.arpa", 9);
 }

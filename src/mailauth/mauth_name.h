@@ -30,4 +30,11 @@ bool mauth_name_within(const char *name, const char *domain);
 long mauth_b64_decode(const char *in, size_t len, unsigned char *out,
 		      size_t outlen);
 
+/*
+ * mauth_reverse_name - the PTR owner of an address (RFC 1035 §3.5,
+ * RFC 3596 §2.5): "4.3.2.1.in-addr.arpa", or 32 nibbles then "ip6.arpa".
+ * family AF_INET (4 octets of ip) or AF_INET6 (16).
+ */
+void mauth_reverse_name(int family, const unsigned char *ip, char out[80]);
+
 #endif

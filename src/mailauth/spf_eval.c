@@ -691,12 +691,11 @@ reverse_names(struct spf_eval *e)
 	if (e->p.family == AF_INET) {
 		snprintf(e->ip_dotted, sizeof(e->ip_dotted), "%u.%u.%u.%u",
 			 a[0], a[1], a[2], a[3]);
-		snprintf(e->rev, sizeof(e->rev), "%u.%u.%u.%u.in-addr.arpa",
-			 a[3], a[2], a[1], a[0]);
+		mauth_reverse_name(AF_INET, a, e->rev);
 		inet_ntop(AF_INET, a, e->ip_text, sizeof(e->ip_text));
 		return;
 	}
-	size_t w = 0, r = 0;
+	size_t w = 0;
 	for (int i = 0; i < 16; i++) {
 		e->ip_dotted[w++] = hex[a[i] >> 4];
 		e->ip_dotted[w++] = '.';
@@ -704,13 +703,7 @@ reverse_names(struct spf_eval *e)
 		e->ip_dotted[w++] = '.';
 	}
 	e->ip_dotted[w - 1] = '\0';
-	for (int i = 15; i >= 0; i--) {
-		e->rev[r++] = hex[a[i] & 15];
-		e->rev[r++] = '.';
-		e->rev[r++] = hex[a[i] >> 4];
-		e->rev[r++] = '.';
-	}
-	memcpy(e->rev + r, "ip6.arpa", 9);
+	mauth_reverse_name(AF_INET6, a, e->rev);
 	inet_ntop(AF_INET6, a, e->ip_text, sizeof(e->ip_text));
 }
 

@@ -68,6 +68,10 @@ class DNS:
         "host-record=mx.example.net,127.0.0.9",
         "local=/example.net/",
         "local=/ptest/",
+        # Reverse DNS of 127.0.0.x: unknown addresses have no name
+        # (NXDOMAIN), not a failed look-up; tests add host-record= or
+        # ptr-record= lines for the names they need.
+        "local=/127.in-addr.arpa/",
     ]
 
     def __init__(self, workdir: Path, records=()):

@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "deliver/dns.h"
+#include "mailauth/iprev.h"
 #include "mailauth/mauth_dns.h"
 
 #define DNSMASQ "/usr/sbin/dnsmasq"
@@ -70,7 +71,11 @@ static const char zone[] =
     "txt-record=spf.ptest,\"v=spf1 a:host5.ptest mx:a.ptest -all\"\n"
     "txt-record=spf.ptest,\"unrelated\"\n"
     "host-record=host5.ptest,127.0.0.5\n"
-    "ptr-record=5.0.0.127.in-addr.arpa,host5.ptest\n";
+    "ptr-record=5.0.0.127.in-addr.arpa,host5.ptest\n"
+    /* Authoritative for loopback reverse names: others NXDOMAIN. */
+    "local=/127.in-addr.arpa/\n"
+    /* A PTR whose name does not lead back (no A record). */
+    "ptr-record=6.0.0.127.in-addr.arpa,liar.ptest\n";
 
 static pid_t dnsmasq_pid;
 static char tmpdir[] = "/tmp/petrel-test-dns-XXXXXX";
@@ -881,6 +886,58 @@ test_spf_driver(void **state)
 	env_close(&e);
 }
 
+struct iprev_out {
+	struct event_base *base;
+	int calls;
+	struct iprev_outcome o;
+};
+
+static void
+on_iprev(const struct iprev_outcome *o, void *arg)
+{
+	struct iprev_out *io = arg;
+
+	io->calls++;
+	io->o = *o;
+	event_base_loopbreak(io->base);
+}
+
+static enum iprev_result
+iprev_run(struct env *e, const char *ip, struct iprev_out *io)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct iprev_outcome now;
+
+	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	memset(io, 0, sizeof(*io));
+	io->base = e->base;
+	assert_non_null(iprev_start(e->dns, (struct sockaddr *)&sin, 1,
+				    on_iprev, io, &now));
+	run_for(e->base, 10000);
+	assert_int_equal(io->calls, 1);
+	return io->o.result;
+}
+
+static void
+test_iprev(void **state)
+{
+	struct env e;
+	struct iprev_out io;
+
+	(void)state;
+	need_dnsmasq();
+	env_open(&e, server);
+	assert_int_equal(iprev_run(&e, "127.0.0.5", &io), IPREV_PASS);
+	assert_string_equal(io.o.name, "host5.ptest");
+	assert_int_equal(iprev_run(&e, "127.0.0.6", &io), IPREV_FAIL);
+	assert_string_equal(io.o.name, "");
+	assert_int_equal(iprev_run(&e, "127.0.0.99", &io), IPREV_FAIL);
+	env_close(&e);
+	env_open(&e, silent_server);
+	assert_int_equal(iprev_run(&e, "127.0.0.5", &io), IPREV_TEMPERROR);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -901,6 +958,7 @@ main(void)
 	    cmocka_unit_test(test_free_from_callback),
 	    cmocka_unit_test(test_raw_records),
 	    cmocka_unit_test(test_spf_driver),
+	    cmocka_unit_test(test_iprev),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
