@@ -31,6 +31,7 @@
 #include "smtp/smtp_dot.h"
 #include "smtp/smtp_hops.h"
 #include "smtp/smtp_parse.h"
+#include "mailauth/mauth_session.h"
 #include "store/directory.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -200,6 +201,8 @@ spool_discard(struct smtp_session *s)
 static void
 transaction_reset(struct smtp_session *s)
 {
+	if (s->mauth)
+		mauth_session_rset(s->mauth);
 	spool_discard(s);
 	queue_envelope_free(&s->env);
 	s->n_rcpt_ok = 0;
@@ -210,6 +213,12 @@ transaction_reset(struct smtp_session *s)
 	s->write_errno = 0;
 	if (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT | SMTP_STATE_DATA))
 		s->state = SMTP_STATE_READY;
+}
+
+void
+smtp_transaction_reset(struct smtp_session *s)
+{
+	transaction_reset(s);
 }
 
 /* --- command handlers --- */
@@ -256,6 +265,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_command *c)
 	s->helo[n] = '\0';
 	/* RFC 5321 §4.1.4: EHLO/HELO also resets any transaction. */
 	transaction_reset(s);
+	mauth_session_helo(s->mauth, s->helo, smtp_mauth_checked(s));
 	s->esmtp = c->verb == SMTP_VERB_EHLO;
 	s->state = SMTP_STATE_READY;
 	ehlo_reply(s, s->esmtp);
@@ -307,6 +317,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 	s->env.arrival = time(NULL);
 	s->body = args.body;
 	s->state = SMTP_STATE_MAIL;
+	mauth_session_mail(s->mauth, sender, smtp_mauth_checked(s));
 	log_info("%s: client=[%s], helo=%s, from=<%s>", s->env.id, s->addr,
 		 s->helo, sender);
 	smtp_reply(s, 250, "2.1.0", "Ok");
@@ -433,7 +444,6 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 static void
 cmd_data(struct smtp_session *s, const struct smtp_command *c)
 {
-	char path[4096];
 	(void)c;
 
 	if (c->args_len != 0) {
@@ -449,6 +459,17 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 			smtp_reply(s, 503, "5.5.1", "Need RCPT command first");
 		return;
 	}
+	/* The Received: line names the client's verified host name: wait
+	 * for the reverse DNS if it is not in yet (smtp_mauth.c). */
+	smtp_mauth_data(s);
+}
+
+/* smtp_data_begin - open the spool, write our trace line, answer 354. */
+void
+smtp_data_begin(struct smtp_session *s)
+{
+	char path[4096];
+
 	s->spool_fd = queue_spool_open(s->srv->cfg->data_dir, s->env.id, path,
 				       sizeof(path));
 	if (s->spool_fd < 0) {
@@ -485,11 +506,13 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 			    : s->tls			 ? "ESMTPS"
 			    : s->authenticated		 ? "ESMTPA"
 							 : "ESMTP";
-	char *hdr =
-	    xasprintf("Received: from %s ([%s])\r\n%s%s"
-		      "\tby %s (petrel) with %s id %s%s;\r\n\t%s\r\n",
-		      s->helo, s->addr, tls_info, auth_info,
-		      s->srv->cfg->hostname, proto, s->env.id, for_info, date);
+	/* Postfix's form, "from HELO (VERIFIED-NAME [IP])" (smtp_mauth.c). */
+	char from[600];
+	smtp_mauth_received_from(s, from, sizeof(from));
+	char *hdr = xasprintf("Received: from %s\r\n%s%s"
+			      "\tby %s (petrel) with %s id %s%s;\r\n\t%s\r\n",
+			      from, tls_info, auth_info, s->srv->cfg->hostname,
+			      proto, s->env.id, for_info, date);
 	size_t hlen = strlen(hdr);
 	if (fsutil_write_all(s->spool_fd, hdr, hlen) < 0)
 		s->write_errno = errno;
@@ -823,6 +846,22 @@ data_end(struct smtp_session *s)
 		transaction_reset(s);
 		return;
 	}
+	/* SPF, DKIM, DMARC, then smtp_data_commit() (smtp_mauth.c). */
+	smtp_mauth_data_end(s);
+}
+
+/* smtp_data_commit - hand the message to the committer. */
+void
+smtp_data_commit(struct smtp_session *s)
+{
+	if (s->write_errno != 0) {
+		log_err("%s: spool write failed: %s", s->env.id,
+			strerror(s->write_errno));
+		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
+		transaction_reset(s);
+		smtp_session_resume(s);
+		return;
+	}
 	struct queue_commit *job = xcalloc(1, sizeof(*job));
 	job->env = s->env; /* moves ownership */
 	memset(&s->env, 0, sizeof(s->env));
@@ -877,9 +916,7 @@ smtp_session_data(struct smtp_session *s)
 	}
 	if (!s->too_big) {
 		smtp_hops_feed(&s->hops, out, outlen);
-		if (s->write_errno == 0 &&
-		    fsutil_write_all(s->spool_fd, out, outlen) < 0)
-			s->write_errno = errno;
+		smtp_mauth_feed(s, out, outlen);
 	}
 	if (st == SMTP_DOT_DONE) {
 		data_end(s);
@@ -896,7 +933,8 @@ smtp_session_process(struct smtp_session *s)
 	static char line[SMTP_AUTH_LINE_MAX + 1];
 
 	while (s->state != SMTP_STATE_CLOSING &&
-	       s->state != SMTP_STATE_COMMIT && s->state != SMTP_STATE_AUTH) {
+	       s->state != SMTP_STATE_COMMIT && s->state != SMTP_STATE_AUTH &&
+	       s->state != SMTP_STATE_MAUTH) {
 		if (s->errors > s->srv->cfg->max_errors) {
 			log_info("[%s]: too many errors, disconnecting",
 				 s->addr);
@@ -1070,6 +1108,7 @@ smtp_session_free(struct smtp_session *s)
 		s->job->arg = NULL; /* it completes without us */
 	log_debug("disconnect from [%s]", s->addr);
 	smtp_auth_detach(s);
+	mauth_session_free(&s->mauth);
 	event_free(s->deadline);
 	spool_discard(s);
 	queue_envelope_free(&s->env);
@@ -1134,6 +1173,8 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 		return;
 	}
 	s->deadline = evtimer_new(srv->base, deadline_cb, s);
+	/* The reverse DNS starts now; it is wanted at DATA at the latest. */
+	s->mauth = mauth_session_new(srv->base, srv->dns, cfg, sa);
 	server_session_add(srv, &s->link, &smtp_proto, s);
 
 	session_setup_bev(s);
@@ -1173,6 +1214,11 @@ smtp_session_shutdown(void *arg)
 	s->shutdown = true;
 	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_CLOSING)
 		return;
+	if (s->state == SMTP_STATE_MAUTH) {
+		/* Nothing was promised yet: the checks are dropped. */
+		mauth_session_abort(s->mauth);
+		transaction_reset(s);
+	}
 	s->sasl = SMTP_SASL_NONE;
 	smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
 		   s->srv->cfg->hostname);

@@ -32,6 +32,7 @@ enum smtp_state {
 	SMTP_STATE_COMMIT = 1 << 5,  /* waiting for the queue commit */
 	SMTP_STATE_CLOSING = 1 << 6, /* flushing the last reply */
 	SMTP_STATE_AUTH = 1 << 7,    /* waiting for a password check */
+	SMTP_STATE_MAUTH = 1 << 8,   /* waiting for mail authentication */
 };
 
 #define SMTP_STATES_ANY                                                        \
@@ -91,7 +92,12 @@ struct smtp_session {
 	bool too_big;
 	int write_errno;
 	struct queue_commit *job; /* in flight to the committer */
+
+	/* Mail authentication (src/smtp/smtp_mauth.c). */
+	struct mauth_session *mauth;
 };
+
+struct mauth_session;
 
 /*
  * smtp_reply - append one reply. code < 0 means a continuation line
@@ -102,6 +108,23 @@ void smtp_reply(struct smtp_session *s, int code, const char *enhanced,
 
 /* smtp_session_resume - process buffered input again (after a wait). */
 void smtp_session_resume(struct smtp_session *s);
+
+/* The DATA steps that smtp_mauth.c sequences (smtp_server.c). */
+void smtp_data_begin(struct smtp_session *s);
+void smtp_data_commit(struct smtp_session *s);
+void smtp_transaction_reset(struct smtp_session *s);
+
+/*
+ * smtp_mauth - mail authentication in the session (smtp_mauth.c):
+ * which sessions are checked, the reverse DNS the Received: line needs,
+ * the message through the gate, and the verdict at its end.
+ */
+bool smtp_mauth_checked(const struct smtp_session *s);
+void smtp_mauth_data(struct smtp_session *s);
+void smtp_mauth_feed(struct smtp_session *s, const char *p, size_t len);
+void smtp_mauth_data_end(struct smtp_session *s);
+void smtp_mauth_received_from(const struct smtp_session *s, char *out,
+			      size_t cap);
 
 /* smtp_auth_cmd - the AUTH command (smtp_auth.c). */
 void smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c);

@@ -280,7 +280,16 @@ class Petrel:
 
 
 def body_of(msg: bytes) -> bytes:
-    """The message without petrel's own Received: field on top."""
+    """The message without petrel's own Received: field on top (and the
+    Authentication-Results field above it, for mail checked on port 25
+    from an untrusted address)."""
+    if msg.startswith(b"Authentication-Results: "):
+        end = 0
+        while True:
+            end = msg.index(b"\r\n", end) + 2
+            if msg[end:end + 1] not in (b" ", b"\t"):
+                break
+        msg = msg[end:]
     assert msg.startswith(b"Received: from ")
     end = 0
     while True:  # the field ends at a CRLF not followed by a fold
