@@ -390,8 +390,8 @@ log_results(const struct mauth_session *s, const struct mauth_results *r)
 			strbuf_adds(&d, ",");
 		strbuf_adds(&d, dkim_result_name(r->dkim[i].result));
 	}
-	log_info("%s: auth: iprev=%s%s%s%s spf=%s (%u DNS queries, %u "
-		 "look-ups) helo-spf=%s dkim=%s dmarc=%s%s%s",
+	log_info("%s: auth: iprev=%s%s%s%s spf=%s (queries=%u lookups=%u) "
+		 "helo-spf=%s dkim=%s dmarc=%s%s%s",
 		 s->id, iprev_result_name(r->iprev.result),
 		 r->iprev.name[0] ? " (" : "", r->iprev.name,
 		 r->iprev.name[0] ? ")" : "", spf_result_name(r->spf.result),
