@@ -373,9 +373,15 @@ find(const struct dkim_key_list *l, const char *d, const char *s, char *err,
 	return NULL;
 }
 
-int
-dkim_keys_activate(const char *data_dir, const char *domain,
-		   const char *selector, char *err, size_t errlen)
+/*
+ * with_key - check the names, list the domain's keys, find selector and
+ * run op on it. Returns op's result, or -1 with err.
+ */
+static int
+with_key(const char *data_dir, const char *domain, const char *selector,
+	 int (*op)(const char *data_dir, const char *d,
+		   const struct dkim_key_info *k, char *err, size_t errlen),
+	 char *err, size_t errlen)
 {
 	char d[MAUTH_NAME_MAX + 1], s[MAUTH_NAME_MAX + 1];
 	struct dkim_key_list l = {0};
@@ -386,37 +392,50 @@ dkim_keys_activate(const char *data_dir, const char *domain,
 		return -1;
 	list_domain(data_dir, d, &l);
 	if ((k = find(&l, d, s, err, errlen)))
-		r = set_active(data_dir, d, s, k->alg, err, errlen);
+		r = op(data_dir, d, k, err, errlen);
 	dkim_key_list_free(&l);
 	return r;
+}
+
+static int
+op_activate(const char *data_dir, const char *d, const struct dkim_key_info *k,
+	    char *err, size_t errlen)
+{
+	return set_active(data_dir, d, k->selector, k->alg, err, errlen);
+}
+
+static int
+op_delete(const char *data_dir, const char *d, const struct dkim_key_info *k,
+	  char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (k->active) {
+		snprintf(err, errlen,
+			 "%s: selector %s signs; activate another key first", d,
+			 k->selector);
+		return -1;
+	}
+	key_path(path, sizeof(path), data_dir, d, k->selector);
+	if (unlink(path) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+dkim_keys_activate(const char *data_dir, const char *domain,
+		   const char *selector, char *err, size_t errlen)
+{
+	return with_key(data_dir, domain, selector, op_activate, err, errlen);
 }
 
 int
 dkim_keys_delete(const char *data_dir, const char *domain, const char *selector,
 		 char *err, size_t errlen)
 {
-	char d[MAUTH_NAME_MAX + 1], s[MAUTH_NAME_MAX + 1], path[PATH_MAX];
-	struct dkim_key_list l = {0};
-	const struct dkim_key_info *k;
-	int r = -1;
-
-	if (check_names(domain, selector, d, s, err, errlen) < 0)
-		return -1;
-	list_domain(data_dir, d, &l);
-	if ((k = find(&l, d, s, err, errlen))) {
-		key_path(path, sizeof(path), data_dir, d, s);
-		if (k->active)
-			snprintf(err, errlen,
-				 "%s: selector %s signs; activate another "
-				 "key first",
-				 d, s);
-		else if (unlink(path) < 0)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		else
-			r = 0;
-	}
-	dkim_key_list_free(&l);
-	return r;
+	return with_key(data_dir, domain, selector, op_delete, err, errlen);
 }
 
 size_t

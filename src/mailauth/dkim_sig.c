@@ -63,25 +63,41 @@ is_ws(char c)
 }
 
 /*
+ * next_item - the next item of a colon-separated list in t from *pos,
+ * FWS around it trimmed: [*a_r, *b_r). false at the end of the list.
+ */
+static bool
+next_item(const struct dkim_tag *t, size_t *pos, size_t *a_r, size_t *b_r)
+{
+	size_t i = *pos, end = i;
+
+	if (i > t->value_len)
+		return false;
+	while (end < t->value_len && t->value[end] != ':')
+		end++;
+	size_t a = i, b = end;
+	while (a < b && is_ws(t->value[a]))
+		a++;
+	while (b > a && is_ws(t->value[b - 1]))
+		b--;
+	*a_r = a;
+	*b_r = b;
+	*pos = end + 1;
+	return true;
+}
+
+/*
  * parse_h - colon-separated field names, FWS allowed around them. ftext
  * = %d33-57 / %d59-126 (RFC 5322 §3.6.8).
  */
 static bool
 parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
 {
-	size_t w = 0, i = 0;
+	size_t w = 0, pos = 0, a, b;
 	bool from = false;
 
 	sig->n_h = 0;
-	while (i <= t->value_len) {
-		size_t end = i;
-		while (end < t->value_len && t->value[end] != ':')
-			end++;
-		size_t a = i, b = end;
-		while (a < b && is_ws(t->value[a]))
-			a++;
-		while (b > a && is_ws(t->value[b - 1]))
-			b--;
+	while (next_item(t, &pos, &a, &b)) {
 		if (a == b || sig->n_h == DKIM_SIG_MAX_H ||
 		    w + (b - a) + 1 > sizeof(sig->hbuf))
 			return false;
@@ -96,7 +112,6 @@ parse_h(const struct dkim_tag *t, struct dkim_sig *sig)
 		if (strcasecmp(sig->hbuf + w, "from") == 0)
 			from = true;
 		w += b - a + 1;
-		i = end + 1;
 	}
 	return from; /* §5.4: From MUST be signed */
 }
@@ -122,25 +137,15 @@ parse_i(const struct dkim_tag *t, struct dkim_sig *sig)
 	return true;
 }
 
-/* parse_q - colon list; it must offer "dns/txt" (§3.5 q=). */
+/* has_word - does the colon list hold word (q=, h= of keys, t=, s=)? */
 static bool
 has_word(const struct dkim_tag *t, const char *word)
 {
-	size_t wl = strlen(word), i = 0;
+	size_t wl = strlen(word), pos = 0, a, b;
 
-	while (i <= t->value_len) {
-		size_t end = i;
-		while (end < t->value_len && t->value[end] != ':')
-			end++;
-		size_t a = i, b = end;
-		while (a < b && is_ws(t->value[a]))
-			a++;
-		while (b > a && is_ws(t->value[b - 1]))
-			b--;
+	while (next_item(t, &pos, &a, &b))
 		if (b - a == wl && strncasecmp(t->value + a, word, wl) == 0)
 			return true;
-		i = end + 1;
-	}
 	return false;
 }
 

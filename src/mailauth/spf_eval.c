@@ -333,12 +333,14 @@ static enum r check_host(struct spf_eval *e, const char *domain, int depth,
 
 /* ---- mechanisms (§5) -------------------------------------------------- */
 
+/*
+ * answer_state - what an answer means before its records are looked
+ * at: R_MISS (not in), R_TEMPERROR, R_NOMATCH for a void answer that
+ * the limit allows (R_PERMERROR past it), R_MATCH: records to look at.
+ */
 static enum r
-mech_addrs(struct spf_eval *e, const char *target, const struct spf_mech *m)
+answer_state(struct spf_eval *e, const struct entry *en)
 {
-	const struct entry *en = lookup(e, target, addr_type(e));
-	unsigned bits = e->p.family == AF_INET ? m->cidr4 : m->cidr6;
-
 	if (!en)
 		return R_MISS;
 	if (en->status == SPF_DNS_TEMP)
@@ -347,6 +349,18 @@ mech_addrs(struct spf_eval *e, const char *target, const struct spf_mech *m)
 		return count_void(e)
 			   ? R_NOMATCH
 			   : fail_why(e, R_PERMERROR, "too many void look-ups");
+	return R_MATCH;
+}
+
+static enum r
+mech_addrs(struct spf_eval *e, const char *target, const struct spf_mech *m)
+{
+	const struct entry *en = lookup(e, target, addr_type(e));
+	unsigned bits = e->p.family == AF_INET ? m->cidr4 : m->cidr6;
+	enum r st = answer_state(e, en);
+
+	if (st != R_MATCH)
+		return st;
 	for (size_t i = 0; i < en->n; i++)
 		if (addr_match(e, en->rrs[i].data, en->rrs[i].len, bits))
 			return R_MATCH;
@@ -359,15 +373,10 @@ mech_mx(struct spf_eval *e, const char *target, const struct spf_mech *m)
 	const struct entry *mx = lookup(e, target, SPF_T_MX);
 	unsigned bits = e->p.family == AF_INET ? m->cidr4 : m->cidr6;
 	bool miss = false, temp = false;
+	enum r st = answer_state(e, mx);
 
-	if (!mx)
-		return R_MISS;
-	if (mx->status == SPF_DNS_TEMP)
-		return fail_why(e, R_TEMPERROR, "DNS failure");
-	if (is_void(mx))
-		return count_void(e)
-			   ? R_NOMATCH
-			   : fail_why(e, R_PERMERROR, "too many void look-ups");
+	if (st != R_MATCH)
+		return st;
 	if (mx->n > MAX_NAMES)
 		return fail_why(e, R_PERMERROR, "more than 10 MX records");
 	for (size_t i = 0; i < mx->n; i++) {
@@ -430,17 +439,8 @@ mech_include(struct spf_eval *e, const char *target, int depth)
 static enum r
 mech_exists(struct spf_eval *e, const char *target)
 {
-	const struct entry *en = lookup(e, target, SPF_T_A);
-
-	if (!en)
-		return R_MISS;
-	if (en->status == SPF_DNS_TEMP)
-		return fail_why(e, R_TEMPERROR, "DNS failure");
-	if (is_void(en))
-		return count_void(e)
-			   ? R_NOMATCH
-			   : fail_why(e, R_PERMERROR, "too many void look-ups");
-	return R_MATCH;
+	/* §5.7: any A record is a match, whatever its address. */
+	return answer_state(e, lookup(e, target, SPF_T_A));
 }
 
 static enum r

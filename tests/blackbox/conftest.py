@@ -153,6 +153,37 @@ def published_records(petrel, domain):
     return lines
 
 
+def txt_lookup_for(server):
+    """A dkimpy dnsfunc that asks the test DNS (dnspython), so an
+    independent verifier sees the records petrel's DNS serves."""
+    import dns.exception
+    import dns.resolver
+    host, port = server.split(":")
+
+    def dnsfunc(name, timeout=5):
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers = [host]
+        r.port = int(port)
+        r.lifetime = timeout
+        try:
+            ans = r.resolve(name.decode().rstrip("."), "TXT")
+        except dns.exception.DNSException:
+            return None
+        return b"".join(ans[0].strings)
+    return dnsfunc
+
+
+def wait_until(cond, timeout=15, step=0.05):
+    """cond() once it is true, polled for at most timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
 @pytest.fixture
 def dns_factory(tmp_path):
     """DNS servers with a test's own records (TXT for SPF/DKIM/DMARC,

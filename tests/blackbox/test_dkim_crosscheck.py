@@ -17,10 +17,9 @@ import shutil
 import subprocess
 
 import dkim
-import dns.resolver
 import pytest
 
-from conftest import BIN, SANITIZER_ENV, published_records
+from conftest import BIN, SANITIZER_ENV, published_records, txt_lookup_for
 
 MSG = (b"From: Alice <alice@example.org>\r\n"
        b"To: Bob <bob@example.net>\r\n"
@@ -65,22 +64,6 @@ def keyed(petrel_factory, dns_factory, tmp_path_factory):
     return p, d
 
 
-def dnsfunc_for(server):
-    host, port = server.split(":")
-
-    def dnsfunc(name, timeout=5):
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = [host]
-        r.port = int(port)
-        r.lifetime = timeout
-        try:
-            ans = r.resolve(name.decode().rstrip("."), "TXT")
-        except dns.exception.DNSException:
-            return None
-        return b"".join(ans[0].strings)
-    return dnsfunc
-
-
 def petrel_sign(p, domain, msg=MSG):
     r = subprocess.run([BIN, "-c", str(p.conf), "dkim", "sign", domain],
                        input=msg, capture_output=True, timeout=30,
@@ -102,7 +85,7 @@ def test_petrel_signatures_verify_with_dkimpy(keyed):
     signed = petrel_sign(p, "example.org")
     assert signed.endswith(MSG)
     assert signed.count(b"DKIM-Signature:") == 2
-    dnsfunc = dnsfunc_for(d.server)
+    dnsfunc = txt_lookup_for(d.server)
     algs = []
     for idx in (0, 1):
         sigs = dkim.DKIM(signed)

@@ -9,6 +9,7 @@ a.ptest's SPF names that address and its reverse DNS is out.a.ptest.
 B trusts no client (relay_networks matches none of them), so every
 message it gets is checked."""
 
+import os
 import smtplib
 import socket
 import ssl
@@ -16,10 +17,10 @@ import subprocess
 import time
 
 import dkim
-import dns.resolver
 import pytest
 
-from conftest import DNS, BIN, SANITIZER_ENV, free_port, published_records
+from conftest import (DNS, BIN, SANITIZER_ENV, free_port, published_records,
+                      txt_lookup_for)
 
 A_IP, B_IP, EVIL_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 
@@ -126,16 +127,6 @@ def world(petrel_factory, tmp_path, silent):
     w.stop()
 
 
-def wait_for(cond, timeout=15, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
-
-
 def header(msg, name):
     """Every field called name (unfolded), in order."""
     head = msg.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
@@ -168,21 +159,6 @@ def send_raw(ip, port, sender, rcpt, msg, helo="evil.ptest"):
         return s.getreply()
 
 
-def dnsfunc_for(server):
-    host, port = server.split(":")
-
-    def dnsfunc(name, timeout=5):
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = [host]
-        r.port = int(port)
-        try:
-            ans = r.resolve(name.decode().rstrip("."), "TXT")
-        except dns.exception.DNSException:
-            return None
-        return b"".join(ans[0].strings)
-    return dnsfunc
-
-
 def test_signed_mail_verifies_at_the_other_end(world):
     b = world.start_b(spf_policy="enforce", dmarc_policy="enforce")
     a = world.a
@@ -199,7 +175,7 @@ def test_signed_mail_verifies_at_the_other_end(world):
     r = subprocess.run([BIN, "-c", str(a.conf), "sendmail", "-f",
                         "alice@a.ptest", "bob@b.ptest"],
                        input=MSG.replace(b"m1@", b"m2@"), capture_output=True,
-                       timeout=30, env={**__import__("os").environ,
+                       timeout=30, env={**os.environ,
                                         **SANITIZER_ENV})
     assert r.returncode == 0, r.stderr
     msgs = b.wait_mailbox("bob", 2, domain="b.ptest", timeout=30)
@@ -224,7 +200,7 @@ def test_signed_mail_verifies_at_the_other_end(world):
         assert len(header(msg, "DKIM-Signature")) == 2
         for idx in (0, 1):
             assert dkim.DKIM(msg).verify(idx=idx,
-                                         dnsfunc=dnsfunc_for(
+                                         dnsfunc=txt_lookup_for(
                                              world.zone.server)), idx
     assert a.log().count("dkim-signed d=a.ptest (2 signatures)") == 2
     # The look-ups each SPF check made are logged: for a.ptest's record
@@ -302,7 +278,7 @@ def test_spf_fail_with_aligned_dkim_passes(world):
     signed = subprocess.run(
         [BIN, "-c", str(world.a.conf), "dkim", "sign", "a.ptest"],
         input=MSG, capture_output=True, timeout=30,
-        env={**__import__("os").environ, **SANITIZER_ENV})
+        env={**os.environ, **SANITIZER_ENV})
     assert signed.returncode == 0, signed.stderr
     b = world.start_b(spf_policy="enforce", dmarc_policy="enforce")
     code, resp = send_raw(EVIL_IP, world.port, "alice@a.ptest",
