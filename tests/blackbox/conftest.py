@@ -173,17 +173,6 @@ def txt_lookup_for(server):
     return dnsfunc
 
 
-def wait_until(cond, timeout=15, step=0.05):
-    """cond() once it is true, polled for at most timeout seconds."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
-
-
 @pytest.fixture
 def dns_factory(tmp_path):
     """DNS servers with a test's own records (TXT for SPF/DKIM/DMARC,
