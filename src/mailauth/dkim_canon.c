@@ -211,9 +211,17 @@ plain(const struct dkim_body *b, const char *p, size_t len)
 	size_t n = 0;
 
 	if (b->canon == DKIM_CANON_RELAXED) {
-		while (n < len && p[n] != '\r' && p[n] != '\n' && p[n] != ' ' &&
-		       p[n] != '\t')
+		/* A lone SP between words is its own canonical form too:
+		 * only runs, tabs and SP before a line end change. */
+		while (n < len && p[n] != '\r' && p[n] != '\n' &&
+		       p[n] != '\t') {
+			if (p[n] == ' ' &&
+			    (n + 1 >= len || p[n + 1] == ' ' ||
+			     p[n + 1] == '\t' || p[n + 1] == '\r' ||
+			     p[n + 1] == '\n'))
+				break;
 			n++;
+		}
 	} else {
 		while (n < len && p[n] != '\r' && p[n] != '\n')
 			n++;
