@@ -377,6 +377,13 @@ to_badmail(struct pickup_job *j)
 	queue_id_new(id);
 	snprintf(dst, sizeof(dst), "%s/badmail/%s", j->cfg->data_dir, id);
 	snprintf(reason, sizeof(reason), "%s.reason", dst);
+	/* The message first, then its reason: whoever sees a .reason file
+	 * finds the message beside it. */
+	if (rename(j->path, dst) < 0) {
+		log_err("pickup %s: cannot move to badmail: %s", j->name,
+			strerror(errno));
+		return;
+	}
 	char *text = xasprintf("pickup file: %s\n%s\n", j->name, j->error);
 	int fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
@@ -386,12 +393,7 @@ to_badmail(struct pickup_job *j)
 		close(fd);
 	}
 	free(text);
-	if (rename(j->path, dst) < 0)
-		log_err("pickup %s: cannot move to badmail: %s", j->name,
-			strerror(errno));
-	else
-		log_warn("pickup %s: moved to badmail/%s: %s", j->name, id,
-			 j->error);
+	log_warn("pickup %s: moved to badmail/%s: %s", j->name, id, j->error);
 }
 
 static void
