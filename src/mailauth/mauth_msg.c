@@ -18,6 +18,7 @@ struct mauth_msg {
 	time_t now;
 	struct strbuf head;
 	bool in_body, head_bad, ended;
+	bool too_big;	     /* the header section passed MAUTH_HEAD_MAX */
 	struct dkim_head *h; /* parsed head once it is complete */
 	struct dkim_verify *v;
 	struct dkim_body *sign_body;
@@ -128,6 +129,7 @@ mauth_msg_feed(struct mauth_msg *m, const char *p, size_t len,
 	if (body == 0) {
 		if (take < len) {
 			m->head_bad = true; /* no end within the limit */
+			m->too_big = true;
 			emit(arg, m->head.p, m->head.len);
 			emit(arg, p + take, len - take);
 		}
@@ -146,6 +148,12 @@ mauth_msg_feed(struct mauth_msg *m, const char *p, size_t len,
 			body_feed(m, p + take, len - take);
 	}
 	m->head.len = body;
+}
+
+bool
+mauth_msg_head_too_big(const struct mauth_msg *m)
+{
+	return m->too_big;
 }
 
 unsigned

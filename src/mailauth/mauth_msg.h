@@ -22,7 +22,14 @@
 #include "mailauth/dkim_verify.h"
 #include "mailauth/mauth_name.h"
 
-#define MAUTH_HEAD_MAX (1024 * 1024)
+/*
+ * The header section held per message. Past it the message cannot be
+ * checked nor cleaned of forged Authentication-Results, so the SMTP
+ * session refuses it (552 5.3.4; Postfix's header_size_limit is 100 KiB,
+ * real header sections are a few KiB). It bounds the memory a session
+ * can make petrel hold.
+ */
+#define MAUTH_HEAD_MAX (256 * 1024)
 
 struct strbuf;
 struct mauth_msg;
@@ -43,6 +50,9 @@ void mauth_msg_feed(struct mauth_msg *m, const char *p, size_t len,
 
 /* mauth_msg_end - the message is complete (held bytes are emitted). */
 void mauth_msg_end(struct mauth_msg *m, mauth_emit_fn *emit, void *arg);
+
+/* mauth_msg_head_too_big - the header section passed MAUTH_HEAD_MAX. */
+bool mauth_msg_head_too_big(const struct mauth_msg *m);
 
 /* mauth_msg_removed - how many Authentication-Results fields went. */
 unsigned mauth_msg_removed(const struct mauth_msg *m);

@@ -486,6 +486,7 @@ mauth_session_end(struct mauth_session *s, const char *id,
 	struct timeval tv = {.tv_sec = 2 * (time_t)to + 2};
 
 	end_clear(s);
+	memset(&s->action, 0, sizeof(s->action));
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->sender_domain, sizeof(s->sender_domain), "%s",
 		 sender_domain ? sender_domain : "");
@@ -497,6 +498,19 @@ mauth_session_end(struct mauth_session *s, const char *id,
 		s->msg = mauth_msg_new(false, false, NULL, time(NULL));
 	mauth_msg_end(s->msg, emit, emit_arg);
 	s->dkim_done = s->dmarc_done = true;
+	if (mauth_msg_head_too_big(s->msg)) {
+		s->action.code = 552;
+		s->action.enhanced = "5.3.4";
+		snprintf(s->action.text, sizeof(s->action.text),
+			 "Message header section exceeds %d KiB",
+			 MAUTH_HEAD_MAX / 1024);
+		log_info("%s: reject: header section over %d KiB", id,
+			 MAUTH_HEAD_MAX / 1024);
+		s->check = s->sign = false;
+		s->ending = true;
+		try_finish(s);
+		return;
+	}
 	if (s->sign) {
 		char d[MAUTH_NAME_MAX + 1];
 		size_t n = mauth_msg_sign(s->msg, s->cfg->data_dir,

@@ -329,3 +329,14 @@ def test_incoming_claim_of_our_name_removed(world):
     assert ars[1] == "other.example.net; spf=pass"
     assert "removed 2 Authentication-Results field(s) claiming mx.b.ptest" \
         in b.log()
+
+
+def test_header_section_over_limit_refused(world):
+    """A header section past 256 KiB could hide a forged claim of our
+    name from the filter: refused, and nothing stored."""
+    b = world.start_b()
+    pad = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 990) for i in range(270))
+    code, resp = send_raw(EVIL_IP, world.port, "x@evil.ptest",
+                          "bob@b.ptest", pad + NODMARC)
+    assert code == 552 and resp.startswith(b"5.3.4"), resp
+    assert b.mailbox("bob", "b.ptest") == []

@@ -112,6 +112,7 @@ test_gate_huge_head(void **state)
 	mauth_msg_end(m, emit_sb, &out);
 	assert_int_equal(out.len, fed + 8);
 	assert_null(mauth_msg_verify(m));
+	assert_true(mauth_msg_head_too_big(m));
 	mauth_msg_free(&m);
 	free(out.p);
 }
