@@ -146,10 +146,22 @@ format-check:
 	clang-format --dry-run -Werror $$(find src tests/unit fuzz bench -name '*.[ch]')
 
 PREFIX ?= /usr/local
+# sendmail for every local user (README, "sendmail"): as root, the binary
+# is made setgid to sendmail_group, a system group created if missing.
+SENDMAIL_GROUP ?= petrel-drop
 install: build/petrel
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 build/petrel $(DESTDIR)$(PREFIX)/sbin/petrel
 	ln -sf petrel $(DESTDIR)$(PREFIX)/sbin/sendmail
+	@if [ "$$(id -u)" = 0 ] && [ -z "$(DESTDIR)" ]; then \
+		getent group $(SENDMAIL_GROUP) >/dev/null || \
+		    groupadd --system $(SENDMAIL_GROUP); \
+		chgrp $(SENDMAIL_GROUP) $(PREFIX)/sbin/petrel && \
+		chmod 2755 $(PREFIX)/sbin/petrel; \
+	else \
+		echo "sendmail for all users: as root, chgrp" \
+		    "$(SENDMAIL_GROUP) and chmod 2755 $(PREFIX)/sbin/petrel"; \
+	fi
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,20 @@ main(int argc, char **argv)
 	char err[512];
 	int i = 1;
 
+	/* Installed setgid for sendmail: the group is put away before
+	 * anything else runs (cli_sendmail_setgid). */
+	bool as_sendmail = strcmp(basename(argv[0]), "sendmail") == 0;
+	for (int j = 1; !as_sendmail && j < argc; j++) {
+		if ((strcmp(argv[j], "-c") == 0 ||
+		     strcmp(argv[j], "-o") == 0) &&
+		    j + 1 < argc)
+			j++;
+		else {
+			as_sendmail = strcmp(argv[j], "sendmail") == 0;
+			break;
+		}
+	}
+	cli_sendmail_setgid(as_sendmail);
 	config_init(&cfg);
 
 	/*

@@ -18,6 +18,7 @@
 #include "conf/config.h"
 #include "net/conn_limit.h"
 #include "deliver/dns.h"
+#include "deliver/maildrop.h"
 #include "deliver/pickup.h"
 #include "net/listener.h"
 #include "net/tls.h"
@@ -373,8 +374,10 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	/* Ports are bound: from here on, the unprivileged user. Before any
 	 * thread starts, so every thread is that user. */
 	if (privdrop_ownership(cfg->data_dir, cfg->user, cfg->group, err,
-			       sizeof(err)) < 0 ||
-	    privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
+			       sizeof(err)) < 0)
+		fatal("cannot drop privileges: %s", err);
+	maildrop_setup(cfg); /* for `petrel sendmail` by every user */
+	if (privdrop_now(cfg->user, cfg->group, err, sizeof(err)) < 0)
 		fatal("cannot drop privileges: %s", err);
 	srv.auth_limit =
 	    auth_limit_new(cfg->max_auth_failures, cfg->auth_failure_window);

@@ -11,6 +11,8 @@
 #ifndef PETREL_CLI_CLI_H
 #define PETREL_CLI_CLI_H
 
+#include <stdbool.h>
+
 struct config;
 
 int cli_domain(const struct config *cfg, int argc, char **argv);
@@ -18,6 +20,14 @@ int cli_user(const struct config *cfg, int argc, char **argv);
 int cli_alias(const struct config *cfg, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_sendmail(const struct config *cfg, int argc, char **argv);
+
+/*
+ * cli_sendmail_setgid - first thing in main: when the binary runs setgid
+ * (installed so for `sendmail`, see cli_sendmail.c), work with the real
+ * group from here on; sendmail keeps the group only to regain it for the
+ * maildrop write, every other command loses it for good.
+ */
+void cli_sendmail_setgid(bool sendmail);
 int cli_dns_records(const struct config *cfg, int argc, char **argv);
 int cli_dkim(const struct config *cfg, int argc, char **argv);
 

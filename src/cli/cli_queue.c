@@ -106,13 +106,29 @@ queue_show(const struct config *cfg, const char *id)
 	       "\nclient: [%s] helo=%s\nsender: <%s>\n",
 	       env.id, (long long)env.arrival, env.size, env.client, env.helo,
 	       env.sender);
+	/* What MAIL asked for (issue 9), only when it asked. */
+	if (env.smtputf8 & QUEUE_UTF8_REQUESTED)
+		printf("smtputf8: yes\n");
+	if (env.body == QUEUE_BODY_BINARYMIME)
+		printf("body: BINARYMIME\n");
+	if (env.ret != QUEUE_RET_NONE)
+		printf("ret: %s\n",
+		       env.ret == QUEUE_RET_FULL ? "FULL" : "HDRS");
+	if (env.envid != NULL)
+		printf("envid: %s\n", env.envid);
+	if (env.warned != 0)
+		printf("delay notice sent: %lld\n", (long long)env.warned);
 	for (size_t r = 0; r < env.n_rcpts; r++) {
 		const struct queue_rcpt *rc = &env.rcpts[r];
-		printf("recipient: <%s> %s, attempts %u%s%s%s\n", rc->address,
-		       states[rc->state], rc->attempts,
+		char notify[64];
+		queue_notify_format(rc->notify, notify, sizeof(notify));
+		printf("recipient: <%s> %s, attempts %u%s%s%s%s%s%s%s\n",
+		       rc->address, states[rc->state], rc->attempts,
 		       rc->last_error ? " (" : "",
 		       rc->last_error ? rc->last_error : "",
-		       rc->last_error ? ")" : "");
+		       rc->last_error ? ")" : "", notify[0] ? " notify=" : "",
+		       notify, rc->dsn_orcpt ? " orcpt=" : "",
+		       rc->dsn_orcpt ? rc->dsn_orcpt : "");
 	}
 	queue_envelope_free(&env);
 	/* Then the message itself. */

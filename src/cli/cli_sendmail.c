@@ -1,14 +1,24 @@
 /*
  * cli_sendmail - `petrel sendmail [-f SENDER] [-t] [-i] [RCPT...]` (also
  * the binary invoked as `sendmail`): read one message on stdin and put it
- * in the pickup folder, so it works whether or not the server runs — the
- * server queues it at once, or at its next start.
+ * in a folder the server takes mail from, so it works whether or not the
+ * server runs — the server queues it at once, or at its next start.
+ *
+ * Which folder depends on who runs it, as with Postfix's postdrop:
+ *  - whoever may write data_dir/pickup/ (root, the server's user) puts
+ *    the file there: the sender is -f, else the invoking user at the
+ *    host name;
+ *  - any other local user puts it in data_dir/maildrop/, which only
+ *    sendmail_group may write (the binary is installed setgid to it; the
+ *    group is held only around the write, see cli_sendmail_setgid) and
+ *    nobody but the server may read. There the server makes the sender
+ *    the file's owner and takes -f only as maildrop_sender says.
  *
  * The envelope travels as leading X-Sender:/X-Receiver: lines (see
- * deliver/pickup.h): the sender is -f, else the invoking user at the
- * host name (as sendmail does); the recipients are the arguments, or with
- * -t the message's To:/Cc:/Bcc:. The file is written under a dot name,
- * fsync'd, then renamed into place and the folder fsync'd: when this
+ * deliver/pickup.h); the recipients are the arguments, or with -t the
+ * message's To:/Cc:/Bcc:. The file is written under a dot name, fsync'd,
+ * then renamed into place and the rename made durable (a folder fsync in
+ * pickup/, a syncfs in maildrop/, which the user may not open): when this
  * exits 0 the message survives a crash.
  *
  * Without -i (or -oi), a line with a single "." ends the message, as in
@@ -23,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -45,7 +56,69 @@ static bool
 valid_address(const char *s)
 {
 	struct smtp_path p;
-	return smtp_addr_parse_mailbox(s, strlen(s), &p) == 0;
+	return smtp_addr_parse_mailbox_utf8(s, strlen(s), &p) == 0;
+}
+
+/* The sendmail_group when the binary runs setgid to it; else -1. */
+static gid_t drop_group = (gid_t)-1;
+
+void
+cli_sendmail_setgid(bool sendmail)
+{
+	gid_t rgid = getgid(), egid = getegid();
+
+	if (rgid == egid)
+		return;
+	if (!sendmail) {
+		/* Nothing but the maildrop write needs the group: gone for
+		 * good, before any configuration is read. */
+		if (setresgid(rgid, rgid, rgid) < 0 || getegid() != rgid) {
+			fprintf(stderr, "petrel: cannot drop the group\n");
+			exit(1);
+		}
+		return;
+	}
+	/* Keep it as the saved set-group-ID only; work as the user. */
+	if (setresgid(rgid, rgid, egid) < 0 || getegid() != rgid) {
+		fprintf(stderr, "petrel: cannot drop the group\n");
+		exit(1);
+	}
+	drop_group = egid;
+}
+
+/* drop_write - buf into dir as NAME via .tmp-NAME, durably. 0 or -1. */
+static int
+drop_write(const char *dir, const char *name, const char *buf, size_t len,
+	   bool drop)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	int fd, e = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	/* maildrop/: as the group only for these few calls. */
+	if (drop && drop_group != (gid_t)-1 && setegid(drop_group) < 0)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* The server (not its owner: the submitting user, or root) reads
+	 * it by the "other" bit; nobody else can reach into pickup/ or
+	 * maildrop/ at all. */
+	if (fd < 0 || fchmod(fd, 0444) < 0 ||
+	    fsutil_write_all(fd, buf, len) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, dst) < 0 ||
+	    (drop ? syncfs(fd) < 0 : fsutil_fsync_dir(dir) < 0))
+		e = errno;
+	if (fd >= 0) {
+		if (e != 0)
+			unlink(tmp);
+		close(fd);
+	}
+	if (drop && drop_group != (gid_t)-1 && setegid(getgid()) < 0) {
+		fprintf(stderr, "petrel: cannot drop the group\n");
+		exit(1);
+	}
+	errno = e;
+	return e == 0 ? 0 : -1;
 }
 
 int
@@ -105,15 +178,23 @@ cli_sendmail(const struct config *cfg, int argc, char **argv)
 		memcpy(buf + len, (s), (n));                                   \
 		len += (n);                                                    \
 	} while (0)
-	char line[1024];
-	if (sender == NULL) {
+	char line[1024], pickup[PATH_MAX];
+	snprintf(pickup, sizeof(pickup), "%s/pickup", cfg->data_dir);
+	/* May the user write pickup/ (made if missing, as before: the
+	 * server may never have run)? With the group put away, these ask
+	 * as the real user. */
+	bool drop =
+	    fsutil_mkdirs(pickup, 0700) < 0 || access(pickup, W_OK) != 0;
+	if (sender == NULL && !drop) {
 		struct passwd *pw = getpwuid(getuid());
 		snprintf(line, sizeof(line), "X-Sender: <%s@%s>\n",
 			 pw ? pw->pw_name : "nobody", cfg->hostname);
-	} else {
+		APPEND(line, strlen(line));
+	} else if (sender != NULL) {
+		/* In maildrop/ only a request: the server decides. */
 		snprintf(line, sizeof(line), "X-Sender: <%s>\n", sender);
+		APPEND(line, strlen(line));
 	}
-	APPEND(line, strlen(line));
 	for (int k = i; k < argc; k++) {
 		snprintf(line, sizeof(line), "X-Receiver: <%s>\n", argv[k]);
 		APPEND(line, strlen(line));
@@ -144,25 +225,25 @@ cli_sendmail(const struct config *cfg, int argc, char **argv)
 		APPEND("\n", 1);
 #undef APPEND
 
-	char id[QUEUE_ID_MAX], dir[PATH_MAX], tmp[PATH_MAX], dst[PATH_MAX];
+	char id[QUEUE_ID_MAX], dir[PATH_MAX], name[QUEUE_ID_MAX + 48];
 	queue_id_new(id);
-	snprintf(dir, sizeof(dir), "%s/pickup", cfg->data_dir);
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, id);
-	snprintf(dst, sizeof(dst), "%s/sendmail-%s", dir, id);
-	if (fsutil_mkdirs(dir, 0700) < 0) {
-		free(buf);
-		return fail("cannot create the pickup folder: %s",
-			    strerror(errno));
+	snprintf(name, sizeof(name), "sendmail-%s-%ld", id, (long)getpid());
+	if (!drop) {
+		snprintf(dir, sizeof(dir), "%s", pickup);
+	} else {
+		snprintf(dir, sizeof(dir), "%s/maildrop", cfg->data_dir);
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || fsutil_write_all(fd, buf, len) < 0 || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, dst) < 0 ||
-	    fsutil_fsync_dir(dir) < 0) {
+	if (drop_write(dir, name, buf, len, drop) < 0) {
 		int e = errno;
-		if (fd >= 0)
-			unlink(tmp);
 		free(buf);
-		return fail("cannot write to the pickup folder: %s",
+		if (drop && (e == EACCES || e == EPERM || e == ENOENT))
+			return fail("cannot write to the maildrop folder: %s "
+				    "(is petrel installed setgid to its "
+				    "sendmail_group, and the server started "
+				    "once?)",
+				    strerror(e));
+		return fail(drop ? "cannot write to the maildrop folder: %s"
+				 : "cannot write to the pickup folder: %s",
 			    strerror(e));
 	}
 	free(buf);

@@ -88,6 +88,9 @@ struct config {
 	bool outbound_tls_required;   /* default no: STARTTLS when offered */
 	unsigned max_auth_failures;   /* default 10 per address and window */
 	unsigned auth_failure_window; /* default 1h */
+	unsigned delay_warning_time;  /* default 4h; 0 = no delay notices */
+	char *sendmail_group;	      /* setgid group of `petrel sendmail`: may
+					 write data_dir/maildrop/ (issue 9) */
 	/* mail authentication (README, "Mail authentication") */
 	bool spf_enforce;	       /* spf_policy: none (false) | enforce */
 	bool dmarc_enforce;	       /* dmarc_policy: none | enforce */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "deliver/maildrop.h"
 #include "mailauth/mauth_msg.h"
 #include "mime/rfc5322.h"
 #include "queue/commit.h"
@@ -26,18 +27,21 @@
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define PICKUP_MAX_RCPTS 1000
 
 struct pickup_name {
 	struct pickup_name *next;
+	bool drop;
 	char name[];
 };
 
 struct pickup {
 	struct server *srv;
 	int ifd;
+	int wd_pickup, wd_drop; /* inotify watches of pickup/, maildrop/ */
 	struct event *ev;
 	struct pickup_name *busy; /* files being processed */
 	bool stopping;
@@ -51,6 +55,10 @@ struct pickup_job {
 	char path[PATH_MAX];
 	char error[512]; /* malformed: why (then badmail) */
 	struct queue_commit *qc;
+	/* maildrop/: the file's owner submitted it (`petrel sendmail`). */
+	bool drop;
+	uid_t uid;
+	char login[256];
 };
 
 /* --- building the message (worker thread) --- */
@@ -80,6 +88,7 @@ struct addr_list {
 	size_t n;
 	char *items[PICKUP_MAX_RCPTS];
 	bool overflow, bad;
+	bool utf8; /* an RFC 6531 address among them */
 };
 
 static void
@@ -89,11 +98,12 @@ collect(const char *addr, size_t len, void *arg)
 	struct smtp_path p;
 	char out[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
 
-	if (smtp_addr_parse_mailbox(addr, len, &p) < 0 ||
+	if (smtp_addr_parse_mailbox_utf8(addr, len, &p) < 0 ||
 	    smtp_addr_format(&p, out, sizeof(out)) < 0) {
 		l->bad = true;
 		return;
 	}
+	l->utf8 = l->utf8 || p.utf8;
 	for (size_t i = 0; i < l->n; i++)
 		if (strcasecmp(l->items[i], out) == 0)
 			return;
@@ -127,7 +137,10 @@ emit_none(void *arg, const char *p, size_t len)
 	(void)len;
 }
 
-/* pickup_sign - put DKIM-Signature fields on top of the message. */
+/*
+ * pickup_sign - DKIM-Signature fields on top of the message, below its
+ * trace prefix (the Return-Path line, which is never sent on).
+ */
 static void
 pickup_sign(const struct config *cfg, const struct queue_envelope *env,
 	    struct strbuf *out)
@@ -136,16 +149,20 @@ pickup_sign(const struct config *cfg, const struct queue_envelope *env,
 	struct strbuf sig = {0};
 	const char *at = strrchr(env->sender, '@');
 	char d[MAUTH_NAME_MAX + 1];
+	size_t trace = env->trace <= out->len ? env->trace : 0;
 
-	mauth_msg_feed(m, out->p, out->len, emit_none, NULL);
+	strbuf_add(&sig, out->p, trace);
+	mauth_msg_feed(m, out->p + trace, out->len - trace, emit_none, NULL);
 	mauth_msg_end(m, emit_none, NULL);
 	size_t n = mauth_msg_sign(m, cfg->data_dir, at ? at + 1 : "", &sig, d);
 	if (n > 0) {
 		log_info("%s: dkim-signed d=%s (%zu signature%s)", env->id, d,
 			 n, n > 1 ? "s" : "");
-		strbuf_add(&sig, out->p, out->len);
+		strbuf_add(&sig, out->p + trace, out->len - trace);
 		free(out->p);
 		*out = sig;
+	} else {
+		free(sig.p);
 	}
 	mauth_msg_free(&m);
 }
@@ -158,7 +175,8 @@ build(struct pickup_job *j, const char *text, size_t len)
 	struct strbuf out = {0};
 	struct rfc5322_field f;
 	bool top = true, has_date = false, has_msgid = false;
-	char *xsender = NULL;
+	bool header_8bit = false, header_utf8 = true;
+	char *xsender = NULL, *warning = NULL;
 	size_t pos = 0, body = len;
 	struct queue_commit *qc = NULL;
 	enum rfc5322_status st;
@@ -228,6 +246,14 @@ build(struct pickup_job *j, const char *text, size_t len)
 	const char *sender = xsender	     ? xsender
 			     : senders.n > 0 ? senders.items[0]
 					     : NULL;
+	char forced[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
+	if (j->drop) {
+		/* Not whatever the file says: who wrote it. */
+		warning = maildrop_sender(j->login, cfg->hostname, xsender,
+					  j->uid == 0 || j->uid == geteuid(),
+					  forced, sizeof(forced));
+		sender = forced;
+	}
 	if (sender == NULL) {
 		snprintf(j->error, sizeof(j->error),
 			 "no sender: no X-Sender:, Sender: or From: line");
@@ -252,7 +278,7 @@ build(struct pickup_job *j, const char *text, size_t len)
 	env->arrival = time(NULL);
 	env->sender = xstrdup(sender);
 	env->client = xstrdup("127.0.0.1");
-	env->helo = xstrdup("pickup");
+	env->helo = xstrdup(j->drop ? "sendmail" : "pickup");
 	struct directory *dir = directory_for_thread(cfg->data_dir);
 	if (dir == NULL)
 		goto tempfail;
@@ -298,11 +324,24 @@ build(struct pickup_job *j, const char *text, size_t len)
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	char *hdr = xasprintf("Received: by %s (petrel, from the pickup "
-			      "folder)\r\n\tid %s; %s\r\n",
-			      cfg->hostname, env->id, date);
+	/* RFC 5321 §4.4: the Return-Path first, for local delivery only
+	 * (its length is the envelope's trace). */
+	char *rp = xasprintf("Return-Path: <%s>\r\n", sender);
+	env->trace = strlen(rp);
+	strbuf_add(&out, rp, env->trace);
+	free(rp);
+	char *hdr =
+	    j->drop
+		? xasprintf("Received: by %s (petrel, from userid %lu)"
+			    "\r\n\tid %s; %s\r\n",
+			    cfg->hostname, (unsigned long)j->uid, env->id, date)
+		: xasprintf("Received: by %s (petrel, from the pickup "
+			    "folder)\r\n\tid %s; %s\r\n",
+			    cfg->hostname, env->id, date);
 	strbuf_add(&out, hdr, strlen(hdr));
 	free(hdr);
+	if (warning != NULL)
+		strbuf_add(&out, warning, strlen(warning));
 	if (!has_date) {
 		char *d = xasprintf("Date: %s\r\n", date);
 		strbuf_add(&out, d, strlen(d));
@@ -325,6 +364,13 @@ build(struct pickup_job *j, const char *text, size_t len)
 		top = false;
 		if (rfc5322_name_is(&f, "Bcc"))
 			continue; /* the point of Bcc: */
+		/* RFC 5321 §4.4: ours is the only Return-Path. */
+		if (rfc5322_name_is(&f, "Return-Path"))
+			continue;
+		for (size_t i = f.start; i < f.end && !header_8bit; i++)
+			header_8bit = (unsigned char)text[i] >= 0x80;
+		header_utf8 =
+		    header_utf8 && utf8_valid(text + f.start, f.end - f.start);
 		sb_add_crlf(&out, text + f.start, f.end - f.start);
 	}
 	strbuf_add(&out, "\r\n", 2);
@@ -344,6 +390,12 @@ build(struct pickup_job *j, const char *text, size_t len)
 		goto out;
 	}
 	env->size = out.len;
+	/* RFC 6531/6532: UTF-8 addresses or header need SMTPUTF8 on the
+	 * way on (8-bit bytes that are no UTF-8 are legacy junk, not). */
+	bool utf8_header = header_8bit && header_utf8;
+	if (!utf8_is_ascii(sender) || to->utf8 || utf8_header)
+		env->smtputf8 = QUEUE_UTF8_REQUESTED |
+				(utf8_header ? QUEUE_UTF8_HEADERS : 0);
 	qc->spool_fd = queue_spool_open(cfg->data_dir, env->id, qc->spool_path,
 					sizeof(qc->spool_path));
 	if (qc->spool_fd < 0 ||
@@ -362,6 +414,7 @@ tempfail:
 out:
 	free(out.p);
 	free(xsender);
+	free(warning);
 	list_free(&senders);
 	list_free(&rcpts);
 	list_free(&xrcpts);
@@ -377,14 +430,15 @@ to_badmail(struct pickup_job *j)
 	queue_id_new(id);
 	snprintf(dst, sizeof(dst), "%s/badmail/%s", j->cfg->data_dir, id);
 	snprintf(reason, sizeof(reason), "%s.reason", dst);
-	/* The message first, then its reason: whoever sees a .reason file
-	 * finds the message beside it. */
+	/* The message first: a reason never names one not there yet. */
 	if (rename(j->path, dst) < 0) {
 		log_err("pickup %s: cannot move to badmail: %s", j->name,
 			strerror(errno));
 		return;
 	}
-	char *text = xasprintf("pickup file: %s\n%s\n", j->name, j->error);
+	char *text =
+	    xasprintf("%s file: %s\n%s\n", j->drop ? "maildrop" : "pickup",
+		      j->name, j->error);
 	int fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		if (fsutil_write_all(fd, text, strlen(text)) < 0)
@@ -400,8 +454,15 @@ static void
 pickup_work(void *arg)
 {
 	struct pickup_job *j = arg;
-	size_t len;
-	char *text = fsutil_read_file(j->path, j->max_size * 2 + 65536, &len);
+	size_t len, max = j->max_size * 2 + 65536;
+	char *text = j->drop ? maildrop_read(j->path, max, &j->uid, j->login,
+					     sizeof(j->login), &len, j->error,
+					     sizeof(j->error))
+			     : fsutil_read_file(j->path, max, &len);
+	if (text == NULL && j->error[0] != '\0') {
+		to_badmail(j);
+		return;
+	}
 	if (text == NULL) {
 		if (errno == EFBIG) {
 			snprintf(j->error, sizeof(j->error), "message too big");
@@ -420,24 +481,25 @@ pickup_work(void *arg)
 /* --- on the loop --- */
 
 static bool
-busy_take(struct pickup *p, const char *name)
+busy_take(struct pickup *p, const char *name, bool drop)
 {
 	for (struct pickup_name *n = p->busy; n != NULL; n = n->next)
-		if (strcmp(n->name, name) == 0)
+		if (n->drop == drop && strcmp(n->name, name) == 0)
 			return false;
 	size_t len = strlen(name);
 	struct pickup_name *n = xmalloc(sizeof(*n) + len + 1);
 	memcpy(n->name, name, len + 1);
+	n->drop = drop;
 	n->next = p->busy;
 	p->busy = n;
 	return true;
 }
 
 static void
-busy_release(struct pickup *p, const char *name)
+busy_release(struct pickup *p, const char *name, bool drop)
 {
 	for (struct pickup_name **pp = &p->busy; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->name, name) == 0) {
+		if ((*pp)->drop == drop && strcmp((*pp)->name, name) == 0) {
 			struct pickup_name *n = *pp;
 			*pp = n->next;
 			free(n);
@@ -455,9 +517,17 @@ commit_done(struct queue_commit *qc)
 	if (qc->error == 0) {
 		/* Durable in the queue: the pickup file has done its job. */
 		unlink(j->path);
-		log_info("%s: pickup %s: from=<%s>, size=%llu, nrcpt=%zu",
-			 env->id, j->name, env->sender,
-			 (unsigned long long)env->size, env->n_rcpts);
+		if (j->drop)
+			log_info("%s: sendmail %s: uid=%lu, from=<%s>, "
+				 "size=%llu, nrcpt=%zu",
+				 env->id, j->name, (unsigned long)j->uid,
+				 env->sender, (unsigned long long)env->size,
+				 env->n_rcpts);
+		else
+			log_info("%s: pickup %s: from=<%s>, size=%llu, "
+				 "nrcpt=%zu",
+				 env->id, j->name, env->sender,
+				 (unsigned long long)env->size, env->n_rcpts);
 		for (size_t i = 0; i < env->n_rcpts; i++)
 			if (env->rcpts[i].state == QUEUE_RCPT_DONE)
 				log_info("%s: to=<%s>, status=sent (%s)",
@@ -469,7 +539,7 @@ commit_done(struct queue_commit *qc)
 		log_err("pickup %s: not queued: %s (will retry)", j->name,
 			strerror(qc->error));
 	}
-	busy_release(p, j->name);
+	busy_release(p, j->name, j->drop);
 	queue_commit_free(qc);
 	free(j);
 }
@@ -485,7 +555,7 @@ pickup_done(void *arg)
 			unlink(j->qc->spool_path);
 			queue_commit_free(j->qc);
 		}
-		busy_release(p, j->name);
+		busy_release(p, j->name, j->drop);
 		free(j);
 		return;
 	}
@@ -496,18 +566,19 @@ pickup_done(void *arg)
 }
 
 static void
-pickup_file(struct pickup *p, const char *name)
+pickup_file(struct pickup *p, const char *name, bool drop)
 {
 	/* Dot files are being written (sendmail's temporary names). */
-	if (name[0] == '.' || p->stopping || !busy_take(p, name))
+	if (name[0] == '.' || p->stopping || !busy_take(p, name, drop))
 		return;
 	struct pickup_job *j = xcalloc(1, sizeof(*j));
 	j->p = p;
 	j->cfg = p->srv->cfg;
 	j->max_size = p->srv->cfg->max_message_size;
+	j->drop = drop;
 	snprintf(j->name, sizeof(j->name), "%s", name);
-	snprintf(j->path, sizeof(j->path), "%s/pickup/%s",
-		 p->srv->cfg->data_dir, name);
+	snprintf(j->path, sizeof(j->path), "%s/%s/%s", p->srv->cfg->data_dir,
+		 drop ? "maildrop" : "pickup", name);
 	workq_submit(p->srv->workq, pickup_work, pickup_done, j);
 }
 
@@ -526,7 +597,7 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 			struct inotify_event *ev = (struct inotify_event *)q;
 			if (ev->len > 0 &&
 			    (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
-				pickup_file(p, ev->name);
+				pickup_file(p, ev->name, ev->wd == p->wd_drop);
 			q += sizeof(*ev) + ev->len;
 		}
 	}
@@ -534,17 +605,18 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 
 /* pickup_scan - files dropped while the server was not running. */
 static void
-pickup_scan(struct pickup *p)
+pickup_scan(struct pickup *p, bool drop)
 {
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/pickup", p->srv->cfg->data_dir);
+	snprintf(dir, sizeof(dir), "%s/%s", p->srv->cfg->data_dir,
+		 drop ? "maildrop" : "pickup");
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
-			pickup_file(p, de->d_name);
+			pickup_file(p, de->d_name, drop);
 	closedir(d);
 }
 
@@ -556,13 +628,19 @@ pickup_start(struct server *srv)
 	p->srv = srv;
 	snprintf(dir, sizeof(dir), "%s/pickup", srv->cfg->data_dir);
 	p->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (p->ifd < 0 ||
-	    inotify_add_watch(p->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+	if (p->ifd < 0 || (p->wd_pickup = inotify_add_watch(
+			       p->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO)) < 0)
+		fatal("cannot watch %s: %s", dir, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/maildrop", srv->cfg->data_dir);
+	p->wd_drop =
+	    inotify_add_watch(p->ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO);
+	if (p->wd_drop < 0)
 		fatal("cannot watch %s: %s", dir, strerror(errno));
 	p->ev =
 	    event_new(srv->base, p->ifd, EV_READ | EV_PERSIST, inotify_cb, p);
 	event_add(p->ev, NULL);
-	pickup_scan(p);
+	pickup_scan(p, false);
+	pickup_scan(p, true);
 	return p;
 }
 
@@ -582,7 +660,7 @@ pickup_free(struct pickup **pp)
 	event_free(p->ev);
 	close(p->ifd);
 	while (p->busy != NULL)
-		busy_release(p, p->busy->name);
+		busy_release(p, p->busy->name, p->busy->drop);
 	free(p);
 	*pp = NULL;
 }

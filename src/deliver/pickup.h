@@ -11,6 +11,10 @@
  * names start with '.' are ignored (being written; `petrel sendmail`
  * writes ".tmp-*" and renames). Files left from while the server was down
  * are taken at start.
+ *
+ * maildrop/ is the same for local users (deliver/maildrop.h): `petrel
+ * sendmail` run by anyone who may not write pickup/ puts its file there,
+ * and the sender of such a file is its owner, whatever the file says.
  */
 #ifndef PETREL_DELIVER_PICKUP_H
 #define PETREL_DELIVER_PICKUP_H

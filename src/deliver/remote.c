@@ -10,6 +10,7 @@
 #include "conf/config.h"
 #include "deliver/dns.h"
 #include "server.h"
+#include "smtp/smtp_addr.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -191,7 +192,8 @@ dns_done(const struct dns_result *res, void *arg)
 		dest_kick(d);
 		return;
 	}
-	log_info("%s: %s", d->key, res->error);
+	/* res->error names the domain already ("x: Host not found"). */
+	log_info("%s", res->error);
 	fail_ready(d,
 		   res->status == DNS_PERMFAIL ? SMTP_CLIENT_PERM
 					       : SMTP_CLIENT_TEMP,
@@ -240,9 +242,12 @@ static struct dest *
 dest_get(struct remote *r, const char *domain)
 {
 	char key[300];
-	if (r->smarthost)
+	if (r->smarthost) {
 		snprintf(key, sizeof(key), "%s", r->smart_host);
-	else {
+	} else if (smtp_addr_domain_ascii(domain, key, sizeof(key)) < 0) {
+		/* RFC 5890: DNS knows a U-label domain by its A-label, which
+		 * is also the one key for both spellings; a name libidn2
+		 * refuses is looked up as it is (and will not be found). */
 		size_t i = 0;
 		for (; domain[i] != '\0' && i < sizeof(key) - 1; i++)
 			key[i] = (char)tolower((unsigned char)domain[i]);

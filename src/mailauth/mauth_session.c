@@ -290,6 +290,13 @@ mauth_session_feed(struct mauth_session *s, const char *p, size_t len,
 		emit(arg, p, len);
 }
 
+void
+mauth_session_flush(struct mauth_session *s, mauth_emit_fn *emit, void *arg)
+{
+	if (s->msg)
+		mauth_msg_end(s->msg, emit, arg);
+}
+
 static void
 dkim_done(void *arg)
 {

@@ -58,6 +58,11 @@ void mauth_session_data(struct mauth_session *s, bool check, bool sign);
 void mauth_session_feed(struct mauth_session *s, const char *p, size_t len,
 			mauth_emit_fn *emit, void *arg);
 
+/* mauth_session_flush - the message is complete: what the gate still
+ * holds is emitted (mauth_session_end does this too, if not done). */
+void mauth_session_flush(struct mauth_session *s, mauth_emit_fn *emit,
+			 void *arg);
+
 /*
  * mauth_session_end_cb - the verdict: a->code 0 = accept, with fields
  * (len bytes, maybe 0: Authentication-Results or DKIM-Signature fields,

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define BOUNCE_LINE_MAX	 998  /* RFC 5322 §2.1.1, without CRLF */
@@ -177,32 +178,42 @@ bounce_date(char *out, size_t size, time_t t)
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* bounce_headers_part - the original header section: up to its empty
- * line, every line end made CRLF (a lone CR too), NUL made a space,
- * lines over the limit folded. */
+/*
+ * bounce_copy_part - what a report returns of the original: its header
+ * section (up to its empty line) or, whole, all of it (RET=FULL). Every
+ * line end made CRLF (a lone CR too), NUL made a space, and lines over
+ * the limit broken: folded in a header, plainly in a whole message, so
+ * the report stays valid whatever the original held.
+ */
 static void
-bounce_headers_part(struct bounce_buf *b, const char *h, size_t len)
+bounce_copy_part(struct bounce_buf *b, const char *h, size_t len, bool whole)
 {
 	size_t col = 0;
+	bool in_header = true;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = h[i];
-		/* A lone CR is not a line end (it would turn "\r\r\n"
-		 * into an empty line and cut the section short). */
+		/* A lone CR is not a line end in a header (it would turn
+		 * "\r\r\n" into an empty line and cut the section short). */
 		if (c == '\r' && i + 1 < len && h[i + 1] == '\n') {
 			i++;
 			c = '\n';
+		} else if (c == '\r' && !in_header) {
+			c = '\n';
 		}
 		if (c == '\n') {
-			if (col == 0)
-				break; /* the empty line: the body follows */
+			if (col == 0 && in_header) {
+				if (!whole)
+					break; /* the empty line: the body */
+				in_header = false;
+			}
 			buf_str(b, "\r\n");
 			col = 0;
 			continue;
 		}
 		if (col >= BOUNCE_LINE_MAX - 1) {
-			buf_str(b, "\r\n ");
-			col = 1;
+			buf_str(b, in_header ? "\r\n " : "\r\n");
+			col = in_header ? 1 : 0;
 		}
 		if (c == '\0' || c == '\r')
 			c = ' ';
@@ -249,18 +260,32 @@ bounce_has_type(const char *d)
 	return i > 0 && d[i] == ';';
 }
 
+/* What a whole report says (bounce_build_report). */
+enum report_kind { REPORT_FAILED, REPORT_DELAYED, REPORT_SUCCESS };
+
 static void
 bounce_text_part(struct bounce_buf *b, const char *host,
-		 const struct bounce_failure *failures, size_t n, bool delayed)
+		 const struct bounce_failure *failures, size_t n,
+		 enum report_kind kind, bool full)
 {
 	buf_str(b, "This is the mail system at host ");
 	buf_str(b, host);
 	buf_str(b, ".\r\n\r\n");
-	if (delayed)
+	if (kind == REPORT_DELAYED)
 		buf_str(
 		    b, "Your message could not be delivered yet to the\r\n"
 		       "recipients below. The mail system will keep trying;\r\n"
 		       "you do not need to send it again.\r\n\r\n");
+	else if (kind == REPORT_SUCCESS)
+		buf_str(b, "Your message was delivered to the recipients\r\n"
+			   "below, or passed on to a system that sends no\r\n"
+			   "further notifications (\"relayed\"), as you\r\n"
+			   "asked (NOTIFY=SUCCESS).\r\n\r\n");
+	else if (full)
+		buf_str(b,
+			"I'm sorry to have to inform you that your message\r\n"
+			"could not be delivered to one or more recipients.\r\n"
+			"It is attached below.\r\n\r\n");
 	else
 		buf_str(b,
 			"I'm sorry to have to inform you that your message\r\n"
@@ -282,15 +307,29 @@ bounce_text_part(struct bounce_buf *b, const char *host,
 	}
 }
 
+/* addr_type - RFC 6533 §3: an address with non-ASCII is of type utf-8
+ * (raw UTF-8 is allowed in message/global-delivery-status). */
+static const char *
+addr_type(const char *addr)
+{
+	return utf8_is_ascii(addr) ? "rfc822" : "utf-8";
+}
+
 static void
 bounce_status_part(struct bounce_buf *b, const char *host,
 		   const struct queue_envelope *env,
-		   const struct bounce_failure *failures, size_t n)
+		   const struct bounce_failure *failures, size_t n,
+		   time_t retry_until)
 {
 	char date[64], *id = bounce_clean_name(env->id), *v;
 
 	bounce_date(date, sizeof(date), env->arrival);
-	/* Per-message fields (RFC 3464 §2.2). */
+	/* Per-message fields (RFC 3464 §2.2), ENVID first (§2.2.1). */
+	if (env->envid != NULL && env->envid[0] != '\0') {
+		char *e = bounce_clean_name(env->envid);
+		bounce_folded(b, "Original-Envelope-Id:", e);
+		free(e);
+	}
 	v = xasprintf("dns; %s", host);
 	bounce_folded(b, "Reporting-MTA:", v);
 	free(v);
@@ -313,12 +352,17 @@ bounce_status_part(struct bounce_buf *b, const char *host,
 			status = xstrdup(delayed ? "4.0.0" : "5.0.0");
 		}
 		buf_str(b, "\r\n");
-		if (orcpt[0] != '\0' && strcasecmp(orcpt, addr) != 0) {
-			v = xasprintf("rfc822;%s", orcpt);
+		if (f->rcpt->dsn_orcpt != NULL && f->rcpt->dsn_orcpt[0] != 0) {
+			/* RFC 3464 §2.3.1: as the ORCPT parameter gave it. */
+			v = bounce_clean_name(f->rcpt->dsn_orcpt);
+			bounce_folded(b, "Original-Recipient:", v);
+			free(v);
+		} else if (orcpt[0] != '\0' && strcasecmp(orcpt, addr) != 0) {
+			v = xasprintf("%s;%s", addr_type(orcpt), orcpt);
 			bounce_folded(b, "Original-Recipient:", v);
 			free(v);
 		}
-		v = xasprintf("rfc822;%s", addr);
+		v = xasprintf("%s;%s", addr_type(addr), addr);
 		bounce_folded(b, "Final-Recipient:", v);
 		free(v);
 		bounce_folded(b, "Action:", action);
@@ -340,6 +384,12 @@ bounce_status_part(struct bounce_buf *b, const char *host,
 				free(v);
 			}
 			free(d);
+		}
+		if (delayed && retry_until != 0) {
+			/* RFC 3464 §2.3.8 */
+			char until[64];
+			bounce_date(until, sizeof(until), retry_until);
+			buf_printf(b, "Will-Retry-Until: %s\r\n", until);
 		}
 		free(status);
 		free(action);
@@ -385,23 +435,57 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 	     const char *orig_headers, size_t orig_len, time_t now,
 	     size_t *len_r)
 {
+	struct bounce_options opt = {orig_headers, orig_len, false, false, 0};
+	return bounce_build_report(hostname, env, failures, n_failures, &opt,
+				   now, len_r);
+}
+
+char *
+bounce_build_report(const char *hostname, const struct queue_envelope *env,
+		    const struct bounce_failure *failures, size_t n_failures,
+		    const struct bounce_options *opt, time_t now, size_t *len_r)
+{
 	struct bounce_buf parts[3] = {{NULL, 0, 0}}, out = {NULL, 0, 0};
 	char date[64], *host = bounce_clean_name(hostname), *bd, *v;
 	char *id = bounce_clean_name(env->id);
-	bool delayed = n_failures > 0, eight;
+	bool eight, utf8 = opt->utf8, full = opt->full;
+	bool any_failed = false, any_delayed = false;
+	enum report_kind kind;
 
 	if (host[0] == '\0') {
 		free(host);
 		host = xstrdup("localhost");
 	}
-	for (size_t i = 0; i < n_failures; i++)
-		if (strcasecmp(bounce_action(&failures[i]), "delayed") != 0)
-			delayed = false;
+	for (size_t i = 0; i < n_failures; i++) {
+		const char *a = bounce_action(&failures[i]);
+		if (strcasecmp(a, "delayed") == 0)
+			any_delayed = true;
+		else if (strcasecmp(a, "delivered") != 0 &&
+			 strcasecmp(a, "relayed") != 0 &&
+			 strcasecmp(a, "expanded") != 0)
+			any_failed = true;
+		if (!utf8_is_ascii(failures[i].rcpt->address) ||
+		    (failures[i].rcpt->orcpt != NULL &&
+		     !utf8_is_ascii(failures[i].rcpt->orcpt)))
+			utf8 = true;
+	}
+	/* Any failure (or, as before, no entries at all): a bounce; else
+	 * any delay: a delay warning; else a success report. */
+	if (any_failed || n_failures == 0)
+		kind = REPORT_FAILED;
+	else if (any_delayed)
+		kind = REPORT_DELAYED;
+	else
+		kind = REPORT_SUCCESS;
+	/* RFC 3461 §4.3: only a failure report returns the whole. */
+	if (kind != REPORT_FAILED)
+		full = false;
 
-	bounce_text_part(&parts[0], host, failures, n_failures, delayed);
-	bounce_status_part(&parts[1], host, env, failures, n_failures);
-	bounce_headers_part(&parts[2], orig_headers != NULL ? orig_headers : "",
-			    orig_headers != NULL ? orig_len : 0);
+	bounce_text_part(&parts[0], host, failures, n_failures, kind, full);
+	bounce_status_part(&parts[1], host, env, failures, n_failures,
+			   opt->retry_until);
+	bounce_copy_part(&parts[2], opt->orig != NULL ? opt->orig : "",
+			 opt->orig != NULL ? opt->orig_len : 0, full);
 	bd = bounce_boundary(env->id, now, parts, 3);
 	eight = bounce_has_8bit(&parts[0]) || bounce_has_8bit(&parts[1]) ||
 		bounce_has_8bit(&parts[2]);
@@ -423,10 +507,11 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 		 * anyway, name nobody rather than write an invalid field. */
 		buf_str(&out, "To: undisclosed-recipients:;\r\n");
 	}
-	buf_str(&out, delayed
+	buf_str(&out, kind == REPORT_DELAYED
 			  ? "Subject: Delayed Mail (still being retried)\r\n"
-			  : "Subject: Undelivered Mail Returned to "
-			    "Sender\r\n");
+		      : kind == REPORT_SUCCESS
+			  ? "Subject: Successful Mail Delivery Report\r\n"
+			  : "Subject: Undelivered Mail Returned to Sender\r\n");
 	v = xasprintf("<%s.%lld@%s>", id, (long long)now, host);
 	bounce_folded(&out, "Message-ID:", v);
 	free(v);
@@ -450,15 +535,28 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 
 	buf_printf(&out, "\r\n--%s\r\n", bd);
 	buf_str(&out, "Content-Description: Delivery report\r\n");
-	buf_str(&out, "Content-Type: message/delivery-status\r\n");
+	/* RFC 6533 §6.2: UTF-8 addresses need the global type. */
+	buf_str(&out, utf8 ? "Content-Type: message/global-delivery-status\r\n"
+			   : "Content-Type: message/delivery-status\r\n");
 	if (bounce_has_8bit(&parts[1]))
 		buf_str(&out, "Content-Transfer-Encoding: 8bit\r\n");
 	buf_str(&out, "\r\n");
 	buf_add(&out, parts[1].p, parts[1].len);
 
 	buf_printf(&out, "\r\n--%s\r\n", bd);
-	buf_str(&out, "Content-Description: Undelivered Message Headers\r\n");
-	buf_str(&out, "Content-Type: text/rfc822-headers\r\n");
+	if (full) {
+		buf_str(&out, "Content-Description: Undelivered Message\r\n");
+		buf_str(&out, utf8 ? "Content-Type: message/global\r\n"
+				   : "Content-Type: message/rfc822\r\n");
+	} else {
+		buf_str(&out, kind == REPORT_FAILED
+				  ? "Content-Description: Undelivered Message "
+				    "Headers\r\n"
+				  : "Content-Description: Message Headers\r\n");
+		/* RFC 6533 §6.3 */
+		buf_str(&out, utf8 ? "Content-Type: message/global-headers\r\n"
+				   : "Content-Type: text/rfc822-headers\r\n");
+	}
 	if (bounce_has_8bit(&parts[2]))
 		buf_str(&out, "Content-Transfer-Encoding: 8bit\r\n");
 	buf_str(&out, "\r\n");
@@ -474,4 +572,71 @@ bounce_build(const char *hostname, const struct queue_envelope *env,
 	buf_add(&out, "", 1);
 	*len_r = out.len - 1;
 	return out.p;
+}
+
+void
+bounce_status(const char *text, char cls, char *out, size_t outlen)
+{
+	int a, b, c;
+
+	snprintf(out, outlen, "%c.0.0", cls);
+	for (const char *p = text; p != NULL && *p != '\0'; p++) {
+		if ((*p == '2' || *p == '4' || *p == '5') && p[1] == '.' &&
+		    sscanf(p, "%d.%d.%d", &a, &b, &c) == 3 &&
+		    (p == text || p[-1] == ' ') && b >= 0 && b < 1000 &&
+		    c >= 0 && c < 1000) {
+			snprintf(out, outlen, "%c.%d.%d", cls, b, c);
+			return;
+		}
+	}
+}
+
+size_t
+bounce_select(const struct queue_envelope *env, enum bounce_kind kind,
+	      struct bounce_failure *out, char (*status)[16])
+{
+	size_t n = 0;
+
+	if (env->sender == NULL || env->sender[0] == '\0')
+		return 0; /* RFC 3461 §6.2: never to the null sender */
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		const struct queue_rcpt *r = &env->rcpts[i];
+		/* §4.1: no NOTIFY means FAILURE,DELAY. */
+		unsigned notify =
+		    r->notify != 0 ? r->notify
+				   : QUEUE_NOTIFY_FAILURE | QUEUE_NOTIFY_DELAY;
+		const char *action = NULL;
+		char cls = '5';
+
+		if (kind == BOUNCE_DELAY) {
+			if (r->state == QUEUE_RCPT_PENDING &&
+			    (notify & QUEUE_NOTIFY_DELAY)) {
+				action = "delayed";
+				cls = '4';
+			}
+		} else if (r->state == QUEUE_RCPT_FAILED) {
+			if (notify & QUEUE_NOTIFY_FAILURE)
+				action = "failed";
+		} else if (r->state == QUEUE_RCPT_DONE &&
+			   (notify & QUEUE_NOTIFY_SUCCESS)) {
+			/* §6.2.2.x: delivered here, or relayed to a hop
+			 * that took no DSN; a hop with DSN reports itself. */
+			action = r->local     ? "delivered"
+				 : r->relayed ? "relayed"
+					      : NULL;
+			cls = '2';
+		}
+		if (action == NULL)
+			continue;
+		bounce_status(r->last_error, cls, status[n], sizeof(status[n]));
+		out[n] = (struct bounce_failure){
+		    .rcpt = r,
+		    .status = status[n],
+		    /* A local delivery has no SMTP reply to quote. */
+		    .diagnostic = r->local && cls == '2' ? NULL : r->last_error,
+		    .action = action,
+		};
+		n++;
+	}
+	return n;
 }

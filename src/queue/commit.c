@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "queue/queue.h"
 #include "queue/retry.h"
+#include "queue/spool.h"
 #include "store/maildir.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -133,8 +134,17 @@ commit_one(struct commit *c, struct queue_commit *job)
 {
 	struct queue_envelope *env = &job->env;
 	time_t now = time(NULL);
-	size_t pending = 0;
+	size_t pending = 0, notices = 0;
 
+	if (job->top_fields != NULL &&
+	    queue_spool_add_top(job->spool_path, &job->spool_fd, &env->size,
+				env->trace, job->top_fields,
+				job->top_len) < 0) {
+		job->error = errno;
+		log_err("%s: cannot add header fields: %s", env->id,
+			strerror(errno));
+		return;
+	}
 	size_t failed = 0;
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		struct queue_rcpt *r = &env->rcpts[i];
@@ -148,6 +158,10 @@ commit_one(struct commit *c, struct queue_commit *job)
 			if (deliver_local(c, r, job->spool_path, job->spool_fd,
 					  env->size) == 0) {
 				r->state = QUEUE_RCPT_DONE;
+				/* RFC 3461 §6.2.2: a "delivered" notice is
+				 * owed; the scheduler sends it, so queue. */
+				notices += (r->notify & QUEUE_NOTIFY_SUCCESS) &&
+					   env->sender[0] != '\0';
 				continue;
 			}
 			r->attempts = 1;
@@ -159,7 +173,7 @@ commit_one(struct commit *c, struct queue_commit *job)
 		}
 		pending++;
 	}
-	if (pending == 0 && failed == 0)
+	if (pending == 0 && failed == 0 && notices == 0)
 		return;
 
 	char msg[PATH_MAX];
@@ -369,5 +383,6 @@ queue_commit_free(struct queue_commit *job)
 	if (job->spool_fd >= 0)
 		close(job->spool_fd);
 	queue_envelope_free(&job->env);
+	free(job->top_fields);
 	free(job);
 }

@@ -41,6 +41,15 @@ struct queue_commit {
 	void *arg;
 	void *ctx; /* the submitter's context that outlives the job */
 	/*
+	 * Header fields known only at the end of the data
+	 * (Authentication-Results:, DKIM-Signature:): whole fields, each
+	 * ending in CRLF, heap, NULL for none. The committer puts them on
+	 * top of the message, below the Return-Path (queue/spool.h), before
+	 * any delivery; env.size grows by top_len. Freed with the job.
+	 */
+	char *top_fields;
+	size_t top_len;
+	/*
 	 * A task instead of a message: when set, the committer calls
 	 * work(job) on its thread as part of the batch, so whatever the task
 	 * writes is made durable by the batch's sync before done() runs.

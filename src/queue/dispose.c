@@ -18,10 +18,14 @@
 #include "store/maildir.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /* The header section of a message: at most this much is quoted. */
 #define DISPOSE_HEADERS_MAX (64 * 1024)
+/* RET=FULL returns a message up to this size whole (Postfix's
+ * bounce_size_limit is the same idea); a bigger one gets its header. */
+#define DISPOSE_FULL_MAX (1024 * 1024)
 
 static void
 task_done(struct queue_commit *job)
@@ -72,8 +76,8 @@ append_records(struct dispose_task *t)
 	for (size_t i = 0; i < t->n; i++) {
 		struct dispose_rcpt *r = &t->rcpts[i];
 		size_t len;
-		char *line = queue_envelope_format_update(
-		    r->idx, r->state, now, r->next, r->text, &len);
+		char *line = queue_envelope_format_outcome(
+		    r->idx, r->state, now, r->next, r->text, r->relayed, &len);
 		if (fsutil_write_all(fd, line, len) < 0)
 			log_err("%s: cannot update envelope: %s", t->id,
 				strerror(errno));
@@ -215,75 +219,95 @@ dispose_badmail_task(const struct config *cfg, const char *id,
 	return t;
 }
 
-/* read_headers - the header section of queue/msg/ID (heap). */
+/*
+ * read_original - what a report returns of queue/msg/ID (heap), past the
+ * trace prefix (the Return-Path is for local delivery only): the whole
+ * message when full and it is small enough (*full_io stays true), else
+ * its header section (*full_io false).
+ */
 static char *
-read_headers(const struct config *cfg, const char *id, size_t *len_r)
+read_original(const struct config *cfg, const struct queue_envelope *env,
+	      bool *full_io, size_t *len_r)
 {
 	char path[PATH_MAX];
-	queue_path(cfg->data_dir, "msg", id, path, sizeof(path));
+	queue_path(cfg->data_dir, "msg", env->id, path, sizeof(path));
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	char *buf = xmalloc(DISPOSE_HEADERS_MAX + 1);
-	ssize_t n = pread(fd, buf, DISPOSE_HEADERS_MAX, 0);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
+	uint64_t size = env->size > env->trace ? env->size - env->trace : 0;
+	if (*full_io && size > DISPOSE_FULL_MAX)
+		*full_io = false;
+	size_t want = *full_io ? (size_t)size : DISPOSE_HEADERS_MAX;
+	char *buf = xmalloc(want + 1);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n =
+		    pread(fd, buf + got, want - got, (off_t)(env->trace + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
 	}
-	buf[n] = '\0';
+	close(fd);
+	buf[got] = '\0';
+	*len_r = got;
+	if (*full_io)
+		return buf;
 	/* Up to the empty line that ends the header section. */
-	char *end = strstr(buf, "\r\n\r\n");
-	size_t len = end ? (size_t)(end - buf) + 2 : (size_t)n;
-	char *lf = strstr(buf, "\n\n");
+	char *end = memmem(buf, got, "\r\n\r\n", 4);
+	size_t len = end ? (size_t)(end - buf) + 2 : got;
+	char *lf = memmem(buf, got, "\n\n", 2);
 	if (lf != NULL && (size_t)(lf - buf) + 1 < len)
 		len = (size_t)(lf - buf) + 1;
 	*len_r = len;
 	return buf;
 }
 
-/* status_of - the RFC 3463 code in an outcome text, else a default. */
+/* append_warned - the delay notice is out: "warned" on env/ID. */
 static void
-status_of(const char *text, char *out, size_t outlen)
+append_warned(struct dispose_task *t)
 {
-	int a, b, c;
-	snprintf(out, outlen, "5.0.0");
-	for (const char *p = text; p != NULL && *p != '\0'; p++) {
-		if ((*p == '4' || *p == '5') && p[1] == '.' &&
-		    sscanf(p, "%d.%d.%d", &a, &b, &c) == 3 &&
-		    (p == text || p[-1] == ' ')) {
-			snprintf(out, outlen, "5.%d.%d", b, c);
-			return;
-		}
-	}
+	char path[PATH_MAX];
+	size_t len;
+
+	queue_path(t->cfg->data_dir, "env", t->id, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return; /* deleted meanwhile: nothing left to warn about */
+	char *line = queue_envelope_format_warned(time(NULL), &len);
+	if (fsutil_write_all(fd, line, len) < 0)
+		log_err("%s: cannot update envelope: %s", t->id,
+			strerror(errno));
+	free(line);
+	close(fd);
 }
 
 /*
- * bounce_work - build the DSN for every FAILED recipient of t->orig and
- * commit it as a new message from <> to the original sender, in this
- * batch. If the sender cannot be reached at all, the original goes to
- * badmail instead.
+ * bounce_work - build the report (RFC 3464) the original's sender is
+ * owed and commit it as a new message from <> to that sender, in this
+ * batch. If the sender cannot be reached at all, a final report's
+ * original goes to badmail instead (a delay warning is just dropped).
  */
 static void
 bounce_work(struct queue_commit *job)
 {
 	struct dispose_task *t = (struct dispose_task *)job;
 	const struct queue_envelope *env = &t->orig;
-	struct bounce_failure *f = xcalloc(env->n_rcpts, sizeof(*f));
-	char(*status)[16] = xcalloc(env->n_rcpts, sizeof(*status));
-	size_t n = 0, hlen = 0;
+	struct bounce_failure *f = xcalloc(env->n_rcpts + 1, sizeof(*f));
+	char(*status)[16] = xcalloc(env->n_rcpts + 1, sizeof(*status));
+	size_t hlen = 0;
 	struct directory_targets targets = {0};
+	bool delay = t->kind == BOUNCE_DELAY;
 
-	for (size_t i = 0; i < env->n_rcpts; i++) {
-		const struct queue_rcpt *r = &env->rcpts[i];
-		if (r->state != QUEUE_RCPT_FAILED)
-			continue;
-		status_of(r->last_error, status[n], sizeof(status[n]));
-		f[n].rcpt = r;
-		f[n].status = status[n];
-		f[n].diagnostic = r->last_error;
-		f[n].action = "failed";
-		n++;
+	size_t n = bounce_select(env, t->kind, f, status);
+	if (n == 0) {
+		/* Nothing owed after all: done with the message. */
+		if (delay)
+			append_warned(t);
+		else
+			remove_files(t->cfg, t->id);
+		goto out;
 	}
 	struct directory *dir = directory_for_thread(t->cfg->data_dir);
 	enum directory_result dr =
@@ -295,6 +319,13 @@ bounce_work(struct queue_commit *job)
 	}
 	if ((dr != DIRECTORY_OK && dr != DIRECTORY_NOT_LOCAL) ||
 	    targets.n == 0) {
+		if (delay) {
+			log_info("%s: sender <%s> cannot be reached for a "
+				 "delay notice",
+				 t->id, env->sender);
+			append_warned(t);
+			goto out;
+		}
 		snprintf(t->reason, sizeof(t->reason),
 			 "undeliverable, and the sender <%s> cannot be "
 			 "reached for a bounce",
@@ -302,12 +333,22 @@ bounce_work(struct queue_commit *job)
 		badmail_work(job);
 		goto out;
 	}
-	char *headers = read_headers(t->cfg, t->id, &hlen);
+	/* RFC 3461 §4.3: RET=FULL returns the whole message with a
+	 * failure; binary data (BINARYMIME) has no place in a report. */
+	bool full = !delay && env->ret == QUEUE_RET_FULL &&
+		    env->body != QUEUE_BODY_BINARYMIME;
+	char *orig = read_original(t->cfg, env, &full, &hlen);
+	struct bounce_options opt = {
+	    .orig = orig ? orig : "",
+	    .orig_len = orig ? hlen : 0,
+	    .full = full,
+	    .utf8 = (env->smtputf8 & QUEUE_UTF8_REQUESTED) != 0,
+	    .retry_until = env->arrival + (time_t)t->cfg->queue_lifetime,
+	};
 	size_t len;
-	char *dsn =
-	    bounce_build(t->cfg->hostname, env, f, n, headers ? headers : "",
-			 hlen, time(NULL), &len);
-	free(headers);
+	char *dsn = bounce_build_report(t->cfg->hostname, env, f, n, &opt,
+					time(NULL), &len);
+	free(orig);
 
 	struct queue_commit *b = xcalloc(1, sizeof(*b));
 	struct queue_envelope *be = &b->env;
@@ -316,7 +357,18 @@ bounce_work(struct queue_commit *job)
 	be->sender = xstrdup("");
 	be->client = xstrdup("");
 	be->helo = xstrdup("");
-	be->size = len;
+	/* RFC 5321 §4.4: the report is delivered with its Return-Path too. */
+	static const char rp[] = "Return-Path: <>\r\n";
+	be->trace = sizeof(rp) - 1;
+	be->size = be->trace + len;
+	be->body = QUEUE_BODY_8BITMIME;
+	/* A report to a UTF-8 address has it in its To: and needs
+	 * SMTPUTF8 on the way (RFC 6531 §3.2); one about a UTF-8 message
+	 * asks for it too, to carry the global types (RFC 6533). */
+	if (!utf8_is_ascii(env->sender))
+		be->smtputf8 = QUEUE_UTF8_REQUESTED | QUEUE_UTF8_HEADERS;
+	else if (opt.utf8)
+		be->smtputf8 = QUEUE_UTF8_REQUESTED;
 	for (size_t i = 0; i < targets.n; i++) {
 		const struct directory_target *tg = &targets.items[i];
 		queue_envelope_add_rcpt(be, tg->address, env->sender, tg->local,
@@ -324,17 +376,27 @@ bounce_work(struct queue_commit *job)
 	}
 	b->spool_fd = queue_spool_open(t->cfg->data_dir, be->id, b->spool_path,
 				       sizeof(b->spool_path));
-	if (b->spool_fd < 0 || fsutil_write_all(b->spool_fd, dsn, len) < 0) {
+	if (b->spool_fd < 0 ||
+	    fsutil_write_all(b->spool_fd, rp, sizeof(rp) - 1) < 0 ||
+	    fsutil_write_all(b->spool_fd, dsn, len) < 0) {
 		log_err("%s: cannot write bounce: %s", t->id, strerror(errno));
 		t->job.error = errno ? errno : EIO;
 		if (b->spool_fd >= 0)
 			unlink(b->spool_path);
 	} else {
+		/* A delay warning is recorded first: after a crash that
+		 * loses the notice, it is not sent twice. */
+		if (delay)
+			append_warned(t);
 		commit_inline(t->arg, b);
 		if (b->error == 0) {
 			t->bounced = true;
-			log_info("%s: sender non-delivery notification: %s",
-				 t->id, be->id);
+			log_info("%s: sender %s notification: %s", t->id,
+				 delay ? "delay"
+				 : f[0].status[0] == '2' && n == 1
+				     ? "delivery status"
+				     : "non-delivery",
+				 be->id);
 			for (size_t i = 0; i < be->n_rcpts; i++)
 				if (be->rcpts[i].state == QUEUE_RCPT_DONE)
 					log_info("%s: to=<%s>, status=sent "
@@ -361,25 +423,12 @@ out:
 
 struct dispose_task *
 dispose_bounce_task(const struct config *cfg, const struct queue_envelope *env,
-		    struct commit *commit)
+		    struct commit *commit, enum bounce_kind kind)
 {
 	struct dispose_task *t = task_new(cfg, env->id, bounce_work);
+	t->kind = kind;
 	/* A deep copy: the scheduler's may change meanwhile. */
-	struct queue_envelope *o = &t->orig;
-	snprintf(o->id, sizeof(o->id), "%s", env->id);
-	o->arrival = env->arrival;
-	o->size = env->size;
-	o->sender = xstrdup(env->sender);
-	o->client = xstrdup(env->client ? env->client : "");
-	o->helo = xstrdup(env->helo ? env->helo : "");
-	for (size_t i = 0; i < env->n_rcpts; i++) {
-		const struct queue_rcpt *r = &env->rcpts[i];
-		struct queue_rcpt *c = queue_envelope_add_rcpt(
-		    o, r->address, r->orcpt, r->local, r->domain, r->localpart);
-		c->state = r->state;
-		c->attempts = r->attempts;
-		c->last_error = r->last_error ? xstrdup(r->last_error) : NULL;
-	}
+	queue_envelope_copy(&t->orig, env);
 	t->arg = commit;
 	return t;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "queue/bounce.h"
 #include "queue/commit.h"
 #include "queue/envelope.h"
 
@@ -22,6 +23,7 @@ struct dispose_rcpt {
 	enum queue_rcpt_state state; /* after the attempt */
 	time_t next;		     /* PENDING: next attempt */
 	char *text;		     /* last_error / outcome */
+	bool relayed;		     /* DONE by a hop without DSN */
 	/* local delivery (dispose_local_task): in; state/text are out */
 	char *domain, *localpart;
 };
@@ -35,6 +37,7 @@ struct dispose_task {
 	struct dispose_rcpt *rcpts;
 
 	/* bounce: the DSN, the sender's final targets */
+	enum bounce_kind kind;	    /* a final report, or a delay warning */
 	struct queue_envelope orig; /* for the DSN: sender, rcpts, arrival */
 	struct queue_envelope bounce_env; /* out: the new message, if queued */
 	bool bounce_queued;
@@ -53,9 +56,16 @@ struct dispose_task *dispose_record_task(const struct config *cfg,
 					 const char *id);
 struct dispose_task *dispose_local_task(const struct config *cfg,
 					const char *id, uint64_t size);
+/*
+ * dispose_bounce_task - the report of RFC 3464 that env owes its sender
+ * (bounce_select: failures and success notices; for BOUNCE_DELAY the
+ * delay warning, after which "warned" is appended to env/ID). If no
+ * recipient needs a notice, nothing is sent (t->bounced stays false).
+ */
 struct dispose_task *dispose_bounce_task(const struct config *cfg,
 					 const struct queue_envelope *env,
-					 struct commit *commit);
+					 struct commit *commit,
+					 enum bounce_kind kind);
 struct dispose_task *dispose_badmail_task(const struct config *cfg,
 					  const char *id, const char *reason);
 struct dispose_task *dispose_remove_task(const struct config *cfg,

@@ -49,7 +49,7 @@ queue_setup(const char *data_dir, char *err, size_t errlen)
 {
 	static const char *const subs[] = {
 	    "queue", "queue/tmp", "queue/msg", "queue/env",
-	    "mail",  "pickup",	  "badmail"};
+	    "mail",  "pickup",	  "badmail",   "maildrop"};
 	char path[4096];
 	struct stat st;
 

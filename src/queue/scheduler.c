@@ -9,12 +9,14 @@
 
 #include "conf/config.h"
 #include "deliver/remote.h"
+#include "queue/bounce.h"
 #include "queue/commit.h"
 #include "queue/dispose.h"
 #include "queue/queue.h"
 #include "queue/retry.h"
 #include "server.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
 
@@ -33,6 +35,7 @@ struct sched_msg {
 	unsigned n_in_flight;
 	unsigned tasks; /* committer tasks outstanding */
 	bool disposing;
+	bool warning;	      /* a delay notice is being sent */
 	time_t dispose_after; /* a failed disposal waits until then */
 	unsigned gen;	      /* when it entered memory */
 };
@@ -134,29 +137,6 @@ msg_idle(const struct sched_msg *m)
 	return m->n_in_flight == 0 && m->tasks == 0 && !m->disposing;
 }
 
-/* copy_env - a deep copy (scheduler_add gets the committer's). */
-static void
-copy_env(struct queue_envelope *dst, const struct queue_envelope *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	snprintf(dst->id, sizeof(dst->id), "%s", src->id);
-	dst->arrival = src->arrival;
-	dst->size = src->size;
-	dst->client = xstrdup(src->client ? src->client : "");
-	dst->helo = xstrdup(src->helo ? src->helo : "");
-	dst->sender = xstrdup(src->sender ? src->sender : "");
-	for (size_t i = 0; i < src->n_rcpts; i++) {
-		const struct queue_rcpt *r = &src->rcpts[i];
-		struct queue_rcpt *c =
-		    queue_envelope_add_rcpt(dst, r->address, r->orcpt, r->local,
-					    r->domain, r->localpart);
-		c->state = r->state;
-		c->attempts = r->attempts;
-		c->next_attempt = r->next_attempt;
-		c->last_error = r->last_error ? xstrdup(r->last_error) : NULL;
-	}
-}
-
 /* --- outcomes --- */
 
 static void
@@ -212,7 +192,8 @@ submit(struct scheduler *s, struct sched_msg *m, struct dispose_task *t)
 /* settle - one recipient's attempt is over: update memory, add a record. */
 static void
 settle(struct scheduler *s, struct sched_msg *m, size_t i,
-       enum queue_rcpt_state state, const char *text, struct dispose_task *t)
+       enum queue_rcpt_state state, const char *text, bool relayed,
+       struct dispose_task *t)
 {
 	const struct config *cfg = s->srv->cfg;
 	struct queue_rcpt *r = &m->env.rcpts[i];
@@ -234,6 +215,7 @@ settle(struct scheduler *s, struct sched_msg *m, size_t i,
 	}
 	free(old);
 	r->state = state;
+	r->relayed = state == QUEUE_RCPT_DONE && relayed;
 	r->next_attempt = retry_next(cfg->retry_intervals,
 				     cfg->n_retry_intervals, r->attempts, now);
 	log_info("%s: to=<%s>, status=%s (%s)", m->env.id, r->address,
@@ -245,6 +227,7 @@ settle(struct scheduler *s, struct sched_msg *m, size_t i,
 	dr->state = state;
 	dr->next = r->next_attempt;
 	dr->text = xstrdup(r->last_error);
+	dr->relayed = r->relayed;
 }
 
 static void
@@ -271,7 +254,7 @@ remote_done(struct remote_item *it, void *arg)
 			       : rc->result == SMTP_CLIENT_PERM
 				   ? QUEUE_RCPT_FAILED
 				   : QUEUE_RCPT_PENDING,
-			       rc->text, t);
+			       rc->text, !rc->dsn_passed, t);
 		}
 		submit(s, m, t);
 	}
@@ -333,7 +316,19 @@ maybe_dispose(struct scheduler *s, struct sched_msg *m)
 			failed++;
 	const struct config *cfg = s->srv->cfg;
 	struct dispose_task *t;
-	if (failed == 0) {
+	/* What the sender is owed (RFC 3461): failures unless NOTIFY left
+	 * them out, and the success notices it asked for. */
+	struct bounce_failure *notes =
+	    xcalloc(m->env.n_rcpts + 1, sizeof(*notes));
+	char(*status)[16] = xcalloc(m->env.n_rcpts + 1, sizeof(*status));
+	size_t owed = bounce_select(&m->env, BOUNCE_FINAL, notes, status);
+	free(notes);
+	free(status);
+	if (failed > 0 && owed == 0 && m->env.sender[0] != '\0')
+		log_info("%s: no non-delivery notification: the sender asked "
+			 "for none (NOTIFY)",
+			 m->env.id);
+	if (owed == 0 && (failed == 0 || m->env.sender[0] != '\0')) {
 		t = dispose_remove_task(cfg, m->env.id);
 	} else if (m->env.sender[0] == '\0') {
 		/* RFC 5321 §6.1: never bounce a bounce. */
@@ -352,12 +347,61 @@ maybe_dispose(struct scheduler *s, struct sched_msg *m)
 		}
 		t = dispose_badmail_task(cfg, m->env.id, reason);
 	} else {
-		t = dispose_bounce_task(cfg, &m->env, s->srv->commit);
+		t = dispose_bounce_task(cfg, &m->env, s->srv->commit,
+					BOUNCE_FINAL);
 	}
 	t->done = dispose_done;
 	t->sched = s;
 	t->msg = m;
 	m->disposing = true;
+	commit_submit(s->srv->commit, &t->job);
+}
+
+/* --- delay warnings --- */
+
+static void
+delay_done(struct dispose_task *t)
+{
+	struct scheduler *s = t->sched;
+	struct sched_msg *m = t->msg;
+
+	m->tasks--;
+	m->warning = false;
+	if (!s->stopping) {
+		if (t->job.error == 0) {
+			/* On disk too: a restart does not warn again. */
+			m->env.warned = time(NULL);
+			if (t->bounce_queued)
+				scheduler_add(s, &t->bounce_env);
+		}
+		maybe_dispose(s, m);
+	}
+	dispose_task_free(t);
+}
+
+/*
+ * maybe_warn - Postfix's delay_warning_time: once a message has waited
+ * that long with recipients still pending, its sender hears so, once
+ * (the "warned" record keeps it from repeating after a restart), for
+ * the recipients whose NOTIFY did not leave DELAY out (RFC 3461 §4.1).
+ */
+static void
+maybe_warn(struct scheduler *s, struct sched_msg *m, time_t now)
+{
+	const struct config *cfg = s->srv->cfg;
+
+	if (cfg->delay_warning_time == 0 || m->env.warned != 0 || m->warning ||
+	    m->disposing || m->env.sender[0] == '\0' ||
+	    now - m->env.arrival < (time_t)cfg->delay_warning_time ||
+	    queue_envelope_pending(&m->env) == 0)
+		return;
+	struct dispose_task *t =
+	    dispose_bounce_task(cfg, &m->env, s->srv->commit, BOUNCE_DELAY);
+	t->done = delay_done;
+	t->sched = s;
+	t->msg = m;
+	m->warning = true;
+	m->tasks++;
 	commit_submit(s->srv->commit, &t->job);
 }
 
@@ -387,8 +431,20 @@ item_for(struct remote_item **items, size_t *n, struct sched_msg *m,
 	it->cm.sender = m->env.sender;
 	it->path = xstrdup(path);
 	it->cm.path = it->path;
-	it->cm.size = m->env.size;
-	it->cm.eightbit = true;
+	/* The Return-Path on top is for local delivery only. */
+	it->cm.offset = m->env.trace <= m->env.size ? m->env.trace : 0;
+	it->cm.size = m->env.size - it->cm.offset;
+	/* An old envelope does not know its body: 8BITMIME, as before. */
+	it->cm.eightbit = m->env.body != QUEUE_BODY_7BIT;
+	it->cm.body = m->env.body == QUEUE_BODY_BINARYMIME
+			  ? SMTP_CLIENT_BINARYMIME
+		      : it->cm.eightbit ? SMTP_CLIENT_8BITMIME
+					: SMTP_CLIENT_7BIT;
+	it->cm.smtputf8 = (m->env.smtputf8 & QUEUE_UTF8_REQUESTED) != 0;
+	it->cm.utf8_always = (m->env.smtputf8 & QUEUE_UTF8_HEADERS) != 0 ||
+			     !utf8_is_ascii(m->env.sender);
+	it->cm.ret = (int)m->env.ret;
+	it->cm.envid = m->env.envid;
 	it->cm.rcpts = xcalloc(m->env.n_rcpts, sizeof(*it->cm.rcpts));
 	it->idx = xcalloc(m->env.n_rcpts, sizeof(*it->idx));
 	it->owner = m;
@@ -404,6 +460,7 @@ dispatch_msg(struct scheduler *s, struct sched_msg *m, time_t now)
 	struct remote_item **items = NULL;
 	size_t n_items = 0;
 
+	maybe_warn(s, m, now);
 	for (size_t i = 0; i < m->env.n_rcpts; i++) {
 		struct queue_rcpt *r = &m->env.rcpts[i];
 		if (r->state != QUEUE_RCPT_PENDING || m->in_flight[i] ||
@@ -415,7 +472,7 @@ dispatch_msg(struct scheduler *s, struct sched_msg *m, time_t now)
 				expired = record_task(s, m);
 			r->attempts--; /* settle counts one; none was made */
 			settle(s, m, i, QUEUE_RCPT_PENDING,
-			       r->last_error ? r->last_error : "expired",
+			       r->last_error ? r->last_error : "expired", false,
 			       expired);
 			continue;
 		}
@@ -442,7 +499,10 @@ dispatch_msg(struct scheduler *s, struct sched_msg *m, time_t now)
 			items = xcalloc(m->env.n_rcpts, sizeof(*items));
 		struct remote_item *it = item_for(
 		    items, &n_items, m, domain_of(r->address), cfg->data_dir);
-		it->cm.rcpts[it->cm.n_rcpts].address = r->address;
+		struct smtp_client_rcpt *cr = &it->cm.rcpts[it->cm.n_rcpts];
+		cr->address = r->address;
+		cr->notify = r->notify;
+		cr->orcpt = r->dsn_orcpt;
 		it->idx[it->cm.n_rcpts++] = i;
 	}
 	if (expired != NULL)
@@ -579,7 +639,7 @@ scheduler_add(struct scheduler *s, const struct queue_envelope *env)
 	if (s->stopping || msg_find(s, env->id) != NULL)
 		return;
 	struct queue_envelope copy;
-	copy_env(&copy, env);
+	queue_envelope_copy(&copy, env);
 	struct sched_msg *m = msg_add(s, &copy);
 	dispatch_msg(s, m, time(NULL));
 	maybe_dispose(s, m);

@@ -7,8 +7,12 @@
 #include "smtp/smtp_addr.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "util/utf8.h"
 
 #define LABEL_MAX 63 /* RFC 1035 §2.3.4 */
 
@@ -17,6 +21,7 @@ struct cur {
 	const char *s;
 	size_t len;
 	size_t pos;
+	bool utf8; /* SMTP_ADDR_ALLOW_UTF8 */
 };
 
 static int
@@ -62,29 +67,45 @@ is_qtext(int ch)
 /*
  * domain_len - length of the RFC 5321 Domain at the start of s, or 0 if
  * there is none: sub-domain *("." sub-domain), sub-domain = Let-dig
- * [Ldh-str], i.e. letters, digits and inner hyphens. Stops at the first
- * byte that cannot continue it; a trailing '.' is not consumed.
+ * [Ldh-str], i.e. letters, digits and inner hyphens; with utf8 also
+ * well-formed UTF-8 (RFC 6531 §3.3: sub-domain =/ U-label, whose syntax
+ * libidn2 checks afterwards). Stops at the first byte that cannot
+ * continue it; a trailing '.' is not consumed. *utf8_r is set when a
+ * label held non-ASCII bytes.
  */
 static size_t
-domain_len(const char *s, size_t len)
+domain_len(const char *s, size_t len, bool utf8, bool *utf8_r)
 {
 	size_t pos = 0, end = 0;
 
 	for (;;) {
-		size_t start = pos;
+		size_t start = pos, k;
+		bool wide = false;
 
-		while (pos < len &&
-		       (is_alpha((unsigned char)s[pos]) ||
-			is_digit((unsigned char)s[pos]) || s[pos] == '-'))
-			pos++;
+		for (;;) {
+			if (pos < len && (is_alpha((unsigned char)s[pos]) ||
+					  is_digit((unsigned char)s[pos]) ||
+					  s[pos] == '-')) {
+				pos++;
+			} else if (utf8 &&
+				   (k = utf8_seq_len(s + pos, len - pos)) > 0) {
+				pos += k;
+				wide = true;
+			} else {
+				break;
+			}
+		}
 		/* Ldh-str ends in Let-dig: a label neither starts nor
 		 * ends with '-'. */
 		while (pos > start && s[pos - 1] == '-')
 			pos--;
 		if (pos == start || s[start] == '-')
 			return end;
-		if (pos - start > LABEL_MAX)
+		/* A U-label's limit is that of its A-label (libidn2). */
+		if (!wide && pos - start > LABEL_MAX)
 			return 0;
+		if (wide && utf8_r != NULL)
+			*utf8_r = true;
 		end = pos;
 		if (pos + 1 < len && s[pos] == '.')
 			pos++;
@@ -93,10 +114,84 @@ domain_len(const char *s, size_t len)
 	}
 }
 
+/*
+ * idna_ascii - the A-label form of a domain with U-labels (heap, NULL
+ * when it is not a valid IDNA2008 name). UTS #46 non-transitional
+ * mapping, as browsers and other mail software use; a mapping that
+ * changes the label structure (U+3002 and other dots) is refused, since
+ * the SMTP syntax knows only '.'.
+ */
+static char *
+idna_ascii(const char *s, size_t len)
+{
+	char *in = malloc(len + 1), *out = NULL;
+	size_t dots_in = 0, dots_out = 0;
+
+	if (in == NULL)
+		return NULL;
+	memcpy(in, s, len);
+	in[len] = '\0';
+	int rc =
+	    idn2_to_ascii_8z(in, &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc == IDN2_OK && out != NULL) {
+		for (size_t i = 0; i < len; i++)
+			dots_in += in[i] == '.';
+		for (size_t i = 0; out[i] != '\0'; i++)
+			dots_out += out[i] == '.';
+		if (dots_in != dots_out || strlen(out) > SMTP_DOMAIN_MAX ||
+		    strlen(out) == 0) {
+			idn2_free(out);
+			out = NULL;
+		}
+	} else if (out != NULL) {
+		idn2_free(out);
+		out = NULL;
+	}
+	free(in);
+	return out;
+}
+
 bool
 smtp_addr_valid_domain(const char *s, size_t len)
 {
-	return len > 0 && len <= SMTP_DOMAIN_MAX && domain_len(s, len) == len;
+	return len > 0 && len <= SMTP_DOMAIN_MAX &&
+	       domain_len(s, len, false, NULL) == len;
+}
+
+int
+smtp_addr_domain_ascii(const char *domain, char *out, size_t outlen)
+{
+	size_t len = strlen(domain);
+	bool wide = false;
+
+	if (len == 0 || len >= outlen)
+		return -1;
+	if (domain[0] == '[') {
+		/* An address literal: as the parser made it. */
+		for (size_t i = 0; i <= len; i++)
+			out[i] = (char)to_lower((unsigned char)domain[i]);
+		return 0;
+	}
+	if (len > SMTP_DOMAIN_MAX ||
+	    domain_len(domain, len, true, &wide) != len)
+		return -1;
+	if (!wide) {
+		for (size_t i = 0; i <= len; i++)
+			out[i] = (char)to_lower((unsigned char)domain[i]);
+		return 0;
+	}
+	char *a = idna_ascii(domain, len);
+	if (a == NULL)
+		return -1;
+	size_t alen = strlen(a);
+	if (alen >= outlen) {
+		idn2_free(a);
+		return -1;
+	}
+	for (size_t i = 0; i <= alen; i++)
+		out[i] = (char)to_lower((unsigned char)a[i]);
+	idn2_free(a);
+	return 0;
 }
 
 /*
@@ -105,10 +200,11 @@ smtp_addr_valid_domain(const char *s, size_t len)
  * whole parse rather than silently stopping short.
  */
 static int
-parse_domain(struct cur *c, char *out)
+parse_domain(struct cur *c, char *out, bool *utf8_r)
 {
 	const char *s = c->s + c->pos;
-	size_t n = domain_len(s, c->len - c->pos);
+	bool wide = false;
+	size_t n = domain_len(s, c->len - c->pos, c->utf8, &wide);
 
 	if (n == 0 || n > SMTP_DOMAIN_MAX)
 		return -1;
@@ -116,8 +212,17 @@ parse_domain(struct cur *c, char *out)
 	 * have been meant as part of it. */
 	if (c->pos + n < c->len &&
 	    (s[n] == '-' || s[n] == '.' || is_alpha((unsigned char)s[n]) ||
-	     is_digit((unsigned char)s[n])))
+	     is_digit((unsigned char)s[n]) || (unsigned char)s[n] >= 0x80))
 		return -1;
+	if (wide) {
+		/* RFC 6531 §3.3: a U-label must be a valid IDNA2008 label. */
+		char *a = idna_ascii(s, n);
+		if (a == NULL)
+			return -1;
+		idn2_free(a);
+		if (utf8_r != NULL)
+			*utf8_r = true;
+	}
 	if (out != NULL) {
 		for (size_t i = 0; i < n; i++)
 			out[i] = (char)to_lower((unsigned char)s[i]);
@@ -218,6 +323,17 @@ parse_literal(struct cur *c, char *out)
 }
 
 /*
+ * wide_len - with UTF-8 allowed, the length of the UTF8-non-ascii
+ * character at the cursor (RFC 6531 §3.3 extends atext and qtextSMTP by
+ * it), else 0.
+ */
+static size_t
+wide_len(const struct cur *c)
+{
+	return c->utf8 ? utf8_seq_len(c->s + c->pos, c->len - c->pos) : 0;
+}
+
+/*
  * parse_local - Local-part = Dot-string / Quoted-string into path->local,
  * unquoted. The 64-octet limit (§4.5.3.1.1) is applied to the local part
  * as written, so the unquoted form always fits too.
@@ -232,9 +348,19 @@ parse_local(struct cur *c, struct smtp_path *path)
 		path->quoted = true;
 		c->pos++;
 		for (;;) {
+			size_t k;
 			ch = peek(c);
 			if (ch == '"')
 				break;
+			if ((k = wide_len(c)) > 0) {
+				if (c->pos + k - start >= SMTP_LOCAL_MAX)
+					return -1;
+				memcpy(path->local + o, c->s + c->pos, k);
+				o += k;
+				c->pos += k;
+				path->utf8 = true;
+				continue;
+			}
 			if (ch == '\\') {
 				c->pos++;
 				ch = peek(c);
@@ -259,10 +385,18 @@ parse_local(struct cur *c, struct smtp_path *path)
 	/* Dot-string = Atom *("." Atom): no leading, trailing or double
 	 * dot. */
 	for (;;) {
-		size_t atom = c->pos;
+		size_t atom = c->pos, k;
 
-		while (is_atext(peek(c)))
-			c->pos++;
+		for (;;) {
+			if (is_atext(peek(c))) {
+				c->pos++;
+			} else if ((k = wide_len(c)) > 0) {
+				c->pos += k;
+				path->utf8 = true;
+			} else {
+				break;
+			}
+		}
 		if (c->pos == atom)
 			return -1;
 		if (peek(c) != '.')
@@ -288,7 +422,7 @@ parse_mailbox(struct cur *c, struct smtp_path *path)
 		path->address_literal = true;
 		return parse_literal(c, path->domain);
 	}
-	return parse_domain(c, path->domain);
+	return parse_domain(c, path->domain, &path->utf8);
 }
 
 /*
@@ -303,7 +437,7 @@ parse_adl(struct cur *c)
 		if (peek(c) != '@')
 			return -1;
 		c->pos++;
-		if (parse_domain(c, NULL) < 0)
+		if (parse_domain(c, NULL, NULL) < 0)
 			return -1;
 		if (peek(c) == ':') {
 			c->pos++;
@@ -328,7 +462,7 @@ int
 smtp_addr_parse_path(const char *s, size_t len, unsigned flags,
 		     struct smtp_path *path_r, size_t *consumed_r)
 {
-	struct cur c = {s, len, 0};
+	struct cur c = {s, len, 0, (flags & SMTP_ADDR_ALLOW_UTF8) != 0};
 
 	memset(path_r, 0, sizeof(*path_r));
 	if (len >= 2 && s[0] == '<' && s[1] == '>') {
@@ -370,10 +504,11 @@ fail:
 	return -1;
 }
 
-int
-smtp_addr_parse_mailbox(const char *s, size_t len, struct smtp_path *path_r)
+static int
+parse_whole_mailbox(const char *s, size_t len, bool utf8,
+		    struct smtp_path *path_r)
 {
-	struct cur c = {s, len, 0};
+	struct cur c = {s, len, 0, utf8};
 
 	memset(path_r, 0, sizeof(*path_r));
 	if (parse_mailbox(&c, path_r) < 0 || c.pos != len) {
@@ -383,7 +518,24 @@ smtp_addr_parse_mailbox(const char *s, size_t len, struct smtp_path *path_r)
 	return 0;
 }
 
-/* local_needs_quotes - true unless local is a valid Dot-string. */
+int
+smtp_addr_parse_mailbox(const char *s, size_t len, struct smtp_path *path_r)
+{
+	return parse_whole_mailbox(s, len, false, path_r);
+}
+
+int
+smtp_addr_parse_mailbox_utf8(const char *s, size_t len,
+			     struct smtp_path *path_r)
+{
+	return parse_whole_mailbox(s, len, true, path_r);
+}
+
+/*
+ * local_needs_quotes - true unless local is a valid Dot-string. Bytes of
+ * UTF-8 characters count as atext (RFC 6531 §3.3): the parser only ever
+ * stores well-formed ones.
+ */
 static bool
 local_needs_quotes(const char *local)
 {
@@ -392,10 +544,11 @@ local_needs_quotes(const char *local)
 	if (n == 0 || local[0] == '.' || local[n - 1] == '.')
 		return true;
 	for (size_t i = 0; i < n; i++) {
+		unsigned char u = (unsigned char)local[i];
 		if (local[i] == '.') {
 			if (local[i + 1] == '.')
 				return true;
-		} else if (!is_atext((unsigned char)local[i])) {
+		} else if (!is_atext(u) && u < 0x80) {
 			return true;
 		}
 	}

@@ -158,13 +158,35 @@ smtp_auth_continue(struct smtp_session *s, const char *line, size_t len)
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* known_mech - one of ours; the 538/504 choice depends on it. */
+static bool
+known_mech(const char *mech)
+{
+	return strcasecmp(mech, "PLAIN") == 0 || strcasecmp(mech, "LOGIN") == 0;
+}
+
 void
 smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c)
 {
-	char mech[16];
+	/* RFC 4422 §3.1: a mechanism name is 1 to 20 characters. */
+	char mech[24];
 	const char *arg = c->args, *end = c->args + c->args_len;
 	size_t mlen = 0;
 
+	while (arg + mlen < end && arg[mlen] != ' ')
+		mlen++;
+	if (mlen == 0 || mlen > 20) {
+		smtp_reply(s, 501, "5.5.4", "Syntax: AUTH mechanism");
+		return;
+	}
+	memcpy(mech, arg, mlen);
+	mech[mlen] = '\0';
+	if (!known_mech(mech)) {
+		/* RFC 4954 §6: not one we offer, in any state. */
+		smtp_reply(s, 504, "5.5.4",
+			   "Unrecognized authentication mechanism");
+		return;
+	}
 	if (!s->tls) {
 		smtp_reply(s, 538, "5.7.11",
 			   "Encryption required for requested authentication "
@@ -190,14 +212,6 @@ smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c)
 			   "Too many failed authentications, try later");
 		return;
 	}
-	while (arg + mlen < end && arg[mlen] != ' ')
-		mlen++;
-	if (mlen == 0 || mlen >= sizeof(mech)) {
-		smtp_reply(s, 501, "5.5.4", "Syntax: AUTH mechanism");
-		return;
-	}
-	memcpy(mech, arg, mlen);
-	mech[mlen] = '\0';
 	const char *ir = arg + mlen;
 	while (ir < end && *ir == ' ')
 		ir++;
@@ -220,9 +234,6 @@ smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c)
 		}
 		s->sasl = SMTP_SASL_LOGIN_USER;
 		smtp_reply(s, 334, NULL, "VXNlcm5hbWU6"); /* "Username:" */
-	} else {
-		smtp_reply(s, 504, "5.5.4",
-			   "Unrecognized authentication mechanism");
 	}
 }
 

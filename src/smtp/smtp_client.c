@@ -18,12 +18,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/sasl.h"
 #include "net/line_reader.h"
 #include "smtp/smtp_dot.h"
+#include "smtp/smtp_parse.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /*
@@ -56,6 +59,7 @@ enum client_state {
 	ST_RCPT,
 	ST_DATA,
 	ST_BODY,
+	ST_BDAT,
 	ST_DOT,
 	ST_DOT_IGNORE,
 	ST_RSET,
@@ -80,6 +84,7 @@ static const char *const state_names[] = {
     [ST_RCPT] = "RCPT",
     [ST_DATA] = "DATA",
     [ST_BODY] = "BODY",
+    [ST_BDAT] = "BDAT",
     [ST_DOT] = "DOT",
     [ST_DOT_IGNORE] = "DOT_IGNORE",
     [ST_RSET] = "RSET",
@@ -105,6 +110,7 @@ static const char *const state_doing[] = {
     [ST_RCPT] = "sending RCPT TO",
     [ST_DATA] = "sending DATA command",
     [ST_BODY] = "sending message body",
+    [ST_BDAT] = "sending message body (BDAT)",
     [ST_DOT] = "sending end of data -- message may be sent more than once",
     [ST_DOT_IGNORE] = "sending end of data",
     [ST_RSET] = "sending RSET",
@@ -132,6 +138,7 @@ struct smtp_client {
 	/* What this server offers (EHLO). */
 	bool esmtp, pipelining, starttls, eightbitmime, has_size;
 	bool auth_plain, auth_login;
+	bool dsn, smtputf8, chunking, binarymime; /* issue 9 */
 	uint64_t size_limit;
 	bool tls_on;
 	bool no_tls; /* handshake failed: this address again, plaintext */
@@ -145,8 +152,12 @@ struct smtp_client {
 	/* The message in flight. */
 	struct smtp_client_msg *msg;
 	bool *accepted;
-	size_t n_accepted, rcpt_i;
+	size_t *send_idx; /* the rcpts given a RCPT command, in order */
+	size_t n_send;
+	size_t n_accepted, rcpt_i; /* rcpt_i: index into send_idx */
 	bool pipelined, mail_ok;
+	bool bdat;	    /* the data goes as BDAT (RFC 3030) */
+	uint64_t bdat_size; /* its size: what is left of the file */
 	int fd;
 	bool at_line_start;
 	char tail[2];
@@ -305,6 +316,7 @@ close_bev(struct smtp_client *c)
 	c->tls_on = false;
 	c->esmtp = c->pipelining = c->starttls = c->eightbitmime = false;
 	c->has_size = c->auth_plain = c->auth_login = false;
+	c->dsn = c->smtputf8 = c->chunking = c->binarymime = false;
 	c->size_limit = 0;
 }
 
@@ -317,6 +329,7 @@ client_end(struct smtp_client *c, const char *error, bool permanent)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->accepted);
+	free(c->send_idx);
 	c->depth++;
 	c->ops.closed(error, permanent, c->arg);
 	event_free(c->timer);
@@ -344,6 +357,9 @@ finish_message(struct smtp_client *c)
 	}
 	free(c->accepted);
 	c->accepted = NULL;
+	free(c->send_idx);
+	c->send_idx = NULL;
+	c->n_send = 0;
 	c->msg = NULL;
 	if (msg == NULL)
 		return true;
@@ -631,6 +647,7 @@ send_ehlo(struct smtp_client *c)
 {
 	c->esmtp = c->pipelining = c->starttls = c->eightbitmime = false;
 	c->has_size = c->auth_plain = c->auth_login = false;
+	c->dsn = c->smtputf8 = c->chunking = c->binarymime = false;
 	c->size_limit = 0;
 	send_line(c, NULL, "EHLO %s", c->opt.helo_name);
 	set_state(c, ST_EHLO);
@@ -654,6 +671,14 @@ ehlo_line(struct smtp_client *c, const char *line, size_t len)
 		c->starttls = true;
 	} else if (kw == 8 && strncasecmp(p, "8BITMIME", kw) == 0) {
 		c->eightbitmime = true;
+	} else if (kw == 3 && strncasecmp(p, "DSN", kw) == 0) {
+		c->dsn = true; /* RFC 3461 */
+	} else if (kw == 8 && strncasecmp(p, "SMTPUTF8", kw) == 0) {
+		c->smtputf8 = true; /* RFC 6531 */
+	} else if (kw == 8 && strncasecmp(p, "CHUNKING", kw) == 0) {
+		c->chunking = true; /* RFC 3030 */
+	} else if (kw == 10 && strncasecmp(p, "BINARYMIME", kw) == 0) {
+		c->binarymime = true; /* RFC 3030 §3 */
 	} else if (kw == 4 && strncasecmp(p, "SIZE", kw) == 0) {
 		/* RFC 1870: "SIZE" alone or "SIZE 0" means no fixed limit. */
 		uint64_t n = 0;
@@ -779,26 +804,132 @@ client_after_ehlo(struct smtp_client *c)
 	return client_ready(c);
 }
 
-/* send_transaction - MAIL, and with PIPELINING every RCPT and DATA in
- * the same write (RFC 2920 §3.1: DATA ends the group). */
+/* needs_utf8 - does this recipient need SMTPUTF8 (RFC 6531 §3.2)? */
+static bool
+needs_utf8(const struct smtp_client_msg *m, const struct smtp_client_rcpt *r)
+{
+	return m->smtputf8 && (m->utf8_always || !utf8_is_ascii(r->address));
+}
+
+/* rcpt_line - "RCPT TO:<a>" with the DSN request passed on when the
+ * server offers DSN (RFC 3461 §5.2.1, §4.2's 500-character ORCPT). */
+static void
+send_rcpt(struct smtp_client *c, const struct smtp_client_rcpt *r)
+{
+	char notify[64] = "", orcpt[SMTP_ORCPT_MAX + 16] = "";
+
+	if (c->dsn && r->notify != 0) {
+		static const struct {
+			unsigned bit;
+			const char *name;
+		} w[] = {
+		    {8, "NEVER"}, {1, "SUCCESS"}, {2, "FAILURE"}, {4, "DELAY"}};
+		size_t o = (size_t)snprintf(notify, sizeof(notify), " NOTIFY=");
+		for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+			if (r->notify & w[i].bit)
+				o += (size_t)snprintf(
+				    notify + o, sizeof(notify) - o, "%s%s",
+				    notify[o - 1] == '=' ? "" : ",", w[i].name);
+	}
+	if (c->dsn && r->orcpt != NULL) {
+		const char *semi = strchr(r->orcpt, ';');
+		char x[SMTP_ORCPT_MAX + 1];
+		if (semi != NULL && (size_t)(semi - r->orcpt) == 6 &&
+		    strncmp(r->orcpt, "rfc822", 6) == 0) {
+			/* The rfc822 form is kept decoded: xtext again. */
+			if (smtp_xtext_encode(semi + 1, x, sizeof(x) - 7) >= 0)
+				snprintf(orcpt, sizeof(orcpt),
+					 " ORCPT=rfc822;%s", x);
+		} else if (semi != NULL && strlen(r->orcpt) <= SMTP_ORCPT_MAX &&
+			   (c->smtputf8 || utf8_is_ascii(r->orcpt))) {
+			snprintf(orcpt, sizeof(orcpt), " ORCPT=%s", r->orcpt);
+		}
+	}
+	send_line(c, NULL, "RCPT TO:<%s>%s%s", r->address, notify, orcpt);
+}
+
+/* send_transaction - MAIL, and with PIPELINING every RCPT (and DATA) in
+ * the same write (RFC 2920 §3.1: DATA ends the group). With CHUNKING no
+ * DATA: the BDAT follows once the RCPT replies are in, so no data is
+ * sent for a transaction nobody accepted. */
 static void
 send_transaction(struct smtp_client *c)
 {
 	struct smtp_client_msg *m = c->msg;
-	char size[40] = "";
+	char size[40] = "", envid[3 * SMTP_ENVID_MAX + 16] = "";
+	const char *body = "", *ret = "", *utf8 = "";
 
 	if (c->has_size)
 		snprintf(size, sizeof(size), " SIZE=%" PRIu64, m->size);
-	send_line(c, NULL, "MAIL FROM:<%s>%s%s", m->sender, size,
-		  m->eightbit && c->eightbitmime ? " BODY=8BITMIME" : "");
+	if (m->body == SMTP_CLIENT_BINARYMIME)
+		body = " BODY=BINARYMIME";
+	else if (m->eightbit && c->eightbitmime)
+		body = " BODY=8BITMIME";
+	if (c->smtputf8) {
+		/* §3.2: only when the message needs it. */
+		bool need = false;
+		for (size_t k = 0; k < c->n_send; k++)
+			need = need || needs_utf8(m, &m->rcpts[c->send_idx[k]]);
+		if (need || (m->smtputf8 && !utf8_is_ascii(m->sender)))
+			utf8 = " SMTPUTF8";
+	}
+	if (c->dsn) {
+		ret = m->ret == 1   ? " RET=FULL"
+		      : m->ret == 2 ? " RET=HDRS"
+				    : "";
+		if (m->envid != NULL) {
+			char x[3 * SMTP_ENVID_MAX + 1];
+			if (smtp_xtext_encode(m->envid, x, sizeof(x)) > 0 &&
+			    strlen(x) <= SMTP_ENVID_MAX)
+				snprintf(envid, sizeof(envid), " ENVID=%s", x);
+		}
+	}
+	send_line(c, NULL, "MAIL FROM:<%s>%s%s%s%s%s", m->sender, size, body,
+		  utf8, ret, envid);
+	c->bdat = c->chunking;
 	c->pipelined = c->pipelining;
 	if (c->pipelined) {
-		for (size_t i = 0; i < m->n_rcpts; i++)
-			send_line(c, NULL, "RCPT TO:<%s>", m->rcpts[i].address);
-		send_line(c, NULL, "DATA");
+		for (size_t k = 0; k < c->n_send; k++)
+			send_rcpt(c, &m->rcpts[c->send_idx[k]]);
+		if (!c->bdat)
+			send_line(c, NULL, "DATA");
 	}
 	set_state(c, ST_MAIL);
 	set_timeouts(c, c->opt.timeout, c->opt.timeout);
+}
+
+/*
+ * refuse_unsendable - what this server cannot take is failed here, before
+ * any command: a BINARYMIME message without BINARYMIME and CHUNKING
+ * (RFC 3030 §3: no conversion, 5.6.3), a recipient needing SMTPUTF8
+ * without SMTPUTF8 (RFC 6531 §3.2: 5.6.7). The rest go in send_idx.
+ */
+static void
+refuse_unsendable(struct smtp_client *c, struct smtp_client_msg *m)
+{
+	char text[600];
+
+	c->send_idx = xcalloc(m->n_rcpts + 1, sizeof(*c->send_idx));
+	c->n_send = 0;
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		struct smtp_client_rcpt *r = &m->rcpts[i];
+		if (m->body == SMTP_CLIENT_BINARYMIME &&
+		    !(c->binarymime && c->chunking)) {
+			snprintf(text, sizeof(text),
+				 "554 5.6.3 BINARYMIME message, but host %s "
+				 "does not offer BINARYMIME and CHUNKING",
+				 c->peer);
+			set_rcpt(r, 554, text);
+		} else if (!c->smtputf8 && needs_utf8(m, r)) {
+			snprintf(text, sizeof(text),
+				 "553 5.6.7 SMTPUTF8 is required, but was not "
+				 "offered by host %s",
+				 c->peer);
+			set_rcpt(r, 553, text);
+		} else {
+			c->send_idx[c->n_send++] = i;
+		}
+	}
 }
 
 /* next_message - pull messages until one is sent, or QUIT. */
@@ -820,6 +951,7 @@ next_message(struct smtp_client *c)
 				m->rcpts[i].result = SMTP_CLIENT_PENDING;
 				m->rcpts[i].code = 0;
 				m->rcpts[i].text[0] = '\0';
+				m->rcpts[i].dsn_passed = false;
 			}
 		}
 		if (c->abort_requested) {
@@ -858,21 +990,39 @@ next_message(struct smtp_client *c)
 				return false;
 			continue;
 		}
+		refuse_unsendable(c, m);
+		if (c->n_send == 0) {
+			if (!finish_message(c))
+				return false;
+			continue;
+		}
 		c->fd = open(m->path, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (c->fd >= 0 &&
+		    (fstat(c->fd, &st) < 0 ||
+		     (uint64_t)st.st_size < m->offset ||
+		     lseek(c->fd, (off_t)m->offset, SEEK_SET) < 0)) {
+			close(c->fd);
+			c->fd = -1;
+			errno = EIO;
+		}
 		if (c->fd < 0) {
 			char text[600];
 			snprintf(text, sizeof(text),
 				 "cannot open message file %s: %s", m->path,
 				 strerror(errno));
 			log_warn("%s: %s", m->id, text);
-			for (size_t i = 0; i < m->n_rcpts; i++) {
-				set_rcpt(&m->rcpts[i], 0, text);
-				m->rcpts[i].result = SMTP_CLIENT_TEMP;
+			for (size_t k = 0; k < c->n_send; k++) {
+				struct smtp_client_rcpt *r =
+				    &m->rcpts[c->send_idx[k]];
+				set_rcpt(r, 0, text);
+				r->result = SMTP_CLIENT_TEMP;
 			}
 			if (!finish_message(c))
 				return false;
 			continue;
 		}
+		c->bdat_size = (uint64_t)st.st_size - m->offset;
 		send_transaction(c);
 		return true;
 	}
@@ -903,7 +1053,26 @@ pump(struct smtp_client *c)
 
 	/* Bounded: each turn reads a chunk or ends. */
 	while (evbuffer_get_length(ob) < CLIENT_OUTPUT_HIGH) {
-		ssize_t n = read(c->fd, in, sizeof(in));
+		size_t want = sizeof(in);
+		if (c->bdat) {
+			/* Exactly the announced octets, as they are. */
+			uint64_t left = c->bdat_size - c->body_bytes;
+			if (left == 0) {
+				log_debug("smtp %s: > (%" PRIu64 " bytes)",
+					  c->peer, c->body_bytes);
+				close(c->fd);
+				c->fd = -1;
+				bufferevent_setwatermark(c->bev, EV_WRITE, 0,
+							 0);
+				set_state(c, ST_DOT);
+				set_timeouts(c, c->opt.data_timeout,
+					     c->opt.timeout);
+				return true;
+			}
+			if (want > left)
+				want = (size_t)left;
+		}
+		ssize_t n = read(c->fd, in, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -914,6 +1083,16 @@ pump(struct smtp_client *c)
 				 "error reading message file %s: %s",
 				 c->msg->path, strerror(errno));
 			return protocol_error(c, "%s", error);
+		}
+		if (n == 0 && c->bdat)
+			/* Shorter than announced: the chunk cannot be
+			 * finished, so the connection must go. */
+			return protocol_error(c, "message file %s shrank",
+					      c->msg->path);
+		if (n > 0 && c->bdat) {
+			evbuffer_add(ob, in, (size_t)n);
+			c->body_bytes += (uint64_t)n;
+			continue;
 		}
 		if (n == 0) {
 			/* RFC 5321 §4.1.1.4: the data ends with CRLF before
@@ -955,6 +1134,18 @@ start_body(struct smtp_client *c)
 	c->body_bytes = 0;
 	/* No reply is due while the body goes out: only the output must
 	 * keep moving. */
+	set_timeouts(c, 0, c->opt.timeout);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_OUTPUT_LOW, 0);
+	return pump(c);
+}
+
+/* start_bdat - RFC 3030 §2: the whole message as one last chunk. */
+static bool
+start_bdat(struct smtp_client *c)
+{
+	send_line(c, NULL, "BDAT %" PRIu64 " LAST", c->bdat_size);
+	set_state(c, ST_BDAT);
+	c->body_bytes = 0;
 	set_timeouts(c, 0, c->opt.timeout);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_OUTPUT_LOW, 0);
 	return pump(c);
@@ -1088,31 +1279,37 @@ handle_reply(struct smtp_client *c, const struct smtp_reply *r)
 	case ST_MAIL:
 		c->mail_ok = ok;
 		if (!ok)
-			for (size_t i = 0; i < m->n_rcpts; i++)
-				set_rcpt(&m->rcpts[i], code, text);
+			for (size_t k = 0; k < c->n_send; k++)
+				set_rcpt(&m->rcpts[c->send_idx[k]], code, text);
 		if (!c->pipelined) {
 			if (!ok)
 				return after_transaction(c, false);
-			send_line(c, NULL, "RCPT TO:<%s>", m->rcpts[0].address);
+			send_rcpt(c, &m->rcpts[c->send_idx[0]]);
 		}
 		c->rcpt_i = 0;
 		set_state(c, ST_RCPT);
 		return true;
-	case ST_RCPT:
+	case ST_RCPT: {
+		size_t i = c->send_idx[c->rcpt_i];
 		if (c->mail_ok) {
 			if (ok) {
-				c->accepted[c->rcpt_i] = true;
+				c->accepted[i] = true;
 				c->n_accepted++;
 			} else {
-				set_rcpt(&m->rcpts[c->rcpt_i], code, text);
+				set_rcpt(&m->rcpts[i], code, text);
 			}
 		}
 		c->rcpt_i++;
-		if (c->rcpt_i < m->n_rcpts) {
+		if (c->rcpt_i < c->n_send) {
 			if (!c->pipelined)
-				send_line(c, NULL, "RCPT TO:<%s>",
-					  m->rcpts[c->rcpt_i].address);
+				send_rcpt(c, &m->rcpts[c->send_idx[c->rcpt_i]]);
 			return true;
+		}
+		if (c->bdat) {
+			/* RFC 3030: the data, unless nobody takes it. */
+			if (c->n_accepted == 0 || !c->mail_ok)
+				return after_transaction(c, c->mail_ok);
+			return start_bdat(c);
 		}
 		if (!c->pipelined) {
 			if (c->n_accepted == 0)
@@ -1121,6 +1318,7 @@ handle_reply(struct smtp_client *c, const struct smtp_reply *r)
 		}
 		set_state(c, ST_DATA);
 		return true;
+	}
 	case ST_DATA:
 		if (c->n_accepted == 0 || !c->mail_ok) {
 			/* Pipelined DATA with nobody accepted: expect 503
@@ -1145,8 +1343,11 @@ handle_reply(struct smtp_client *c, const struct smtp_reply *r)
 		return after_transaction(c, true);
 	case ST_DOT:
 		for (size_t i = 0; i < m->n_rcpts; i++)
-			if (c->accepted[i])
+			if (c->accepted[i]) {
 				set_rcpt(&m->rcpts[i], code, text);
+				/* RFC 3461 §5.2: a DSN server reports on. */
+				m->rcpts[i].dsn_passed = c->dsn;
+			}
 		log_debug("%s: sent to %s: %s", m->id, c->peer, text);
 		return after_transaction(c, false);
 	case ST_DOT_IGNORE:
@@ -1181,6 +1382,7 @@ client_process(struct smtp_client *c)
 		case ST_CONNECTING:
 		case ST_TLS_HANDSHAKE:
 		case ST_BODY:
+		case ST_BDAT:
 		case ST_DEAD:
 			return true;
 		default:
@@ -1222,7 +1424,7 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct smtp_client *c = arg;
 	(void)bev;
-	if (c->state != ST_BODY)
+	if (c->state != ST_BODY && c->state != ST_BDAT)
 		return;
 	if (!pump(c))
 		return;

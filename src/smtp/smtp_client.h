@@ -15,6 +15,16 @@
  * message file dot-stuffed from disk — with PIPELINING, MAIL, every RCPT
  * and DATA go in one write (RFC 2920). Each recipient gets its own
  * outcome; when the scheduler has nothing more, QUIT.
+ *
+ * The extensions of issue 9: with CHUNKING the message goes as one
+ * "BDAT n LAST" straight from the file, no dot-stuffing (RFC 3030; a
+ * BINARYMIME message can only go that way, and to a server without
+ * BINARYMIME it fails with 5.6.3); SMTPUTF8 is asked for when the
+ * message needs it, and a recipient that needs it fails with 5.6.7 at a
+ * server that does not offer it (RFC 6531 §3.2); with DSN the request
+ * travels on (RET=, ENVID=, NOTIFY=, ORCPT=: RFC 3461 §5.2), without it
+ * a recipient's success is "relayed" (dsn_passed false). The message
+ * file's first offset bytes (the Return-Path) are never sent.
  */
 #ifndef PETREL_SMTP_SMTP_CLIENT_H
 #define PETREL_SMTP_SMTP_CLIENT_H
@@ -38,9 +48,18 @@ enum smtp_client_result {
 
 struct smtp_client_rcpt {
 	const char *address; /* owned by the scheduler */
+	unsigned notify;     /* NOTIFY= to pass on (queue_notify bits), 0 */
+	const char *orcpt;   /* ORCPT= "type;address" to pass on, or NULL */
 	enum smtp_client_result result;
-	int code;	/* the reply code, 0 if none (connection) */
-	char text[512]; /* "550 5.1.1 <x>: no such user" or the error */
+	int code;	 /* the reply code, 0 if none (connection) */
+	char text[512];	 /* "550 5.1.1 <x>: no such user" or the error */
+	bool dsn_passed; /* the server offered DSN: it reports from here */
+};
+
+enum smtp_client_body {
+	SMTP_CLIENT_7BIT = 0,
+	SMTP_CLIENT_8BITMIME,	/* BODY=8BITMIME when offered */
+	SMTP_CLIENT_BINARYMIME, /* only by BDAT to a BINARYMIME server */
 };
 
 /* One message for this destination: filled by the scheduler. */
@@ -48,8 +67,16 @@ struct smtp_client_msg {
 	const char *id;	    /* queue id, for logs */
 	const char *sender; /* "" = null sender */
 	const char *path;   /* the message file (queue/msg/ID) */
-	uint64_t size;
-	bool eightbit; /* send BODY=8BITMIME when offered */
+	uint64_t offset;    /* bytes of the file not sent (the trace) */
+	uint64_t size;	    /* bytes that are sent: file size - offset */
+	bool eightbit;	    /* send BODY=8BITMIME when offered */
+	enum smtp_client_body body; /* with eightbit: BINARYMIME wins */
+	/* RFC 6531: smtputf8 = MAIL had SMTPUTF8; utf8_always = the sender
+	 * or the header is UTF-8, so every recipient needs it, not only
+	 * one with a UTF-8 address. */
+	bool smtputf8, utf8_always;
+	int ret;	   /* RET=: 0 none, 1 FULL, 2 HDRS (queue_ret) */
+	const char *envid; /* ENVID= (decoded), or NULL */
 	size_t n_rcpts;
 	struct smtp_client_rcpt *rcpts;
 	void *arg; /* the scheduler's */

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/num.h"
+#include "util/utf8.h"
+
 static const char *const verb_names[SMTP_VERB_COUNT] = {
     [SMTP_VERB_UNKNOWN] = "?",	       [SMTP_VERB_HELO] = "HELO",
     [SMTP_VERB_EHLO] = "EHLO",	       [SMTP_VERB_MAIL] = "MAIL",
@@ -94,7 +97,8 @@ is_alnum(int ch)
  * next_param - split the next "keyword[=value]" off *s (*len bytes,
  * leading spaces skipped). Returns 1 with p filled, 0 at the end, -1 on
  * bad syntax: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"),
- * esmtp-value = 1*(%d33-60 / %d62-126).
+ * esmtp-value = 1*(%d33-60 / %d62-126 / UTF8-non-ascii), the last as
+ * RFC 6531 §3.3 extends it (an ORCPT=utf-8;... may carry UTF-8).
  */
 static int
 next_param(const char **s, size_t *len, struct param *p)
@@ -118,9 +122,16 @@ next_param(const char **s, size_t *len, struct param *p)
 	if (i < n && q[i] == '=') {
 		i++;
 		p->value = q + i;
-		while (i < n && (unsigned char)q[i] >= 33 &&
-		       (unsigned char)q[i] <= 126 && q[i] != '=')
-			i++;
+		for (;;) {
+			size_t k;
+			if (i < n && (unsigned char)q[i] >= 33 &&
+			    (unsigned char)q[i] <= 126 && q[i] != '=')
+				i++;
+			else if ((k = utf8_seq_len(q + i, n - i)) > 0)
+				i += k;
+			else
+				break;
+		}
 		p->value_len = (size_t)(q + i - p->value);
 		if (p->value_len == 0)
 			return -1;
@@ -192,13 +203,13 @@ struct path_rules {
 };
 
 static const struct path_rules mail_rules = {
-    "FROM:", SMTP_ADDR_ALLOW_NULL, "Syntax: MAIL FROM:<address>", "5.1.7",
-    "Bad sender address syntax"};
+    "FROM:", SMTP_ADDR_ALLOW_NULL | SMTP_ADDR_ALLOW_UTF8,
+    "Syntax: MAIL FROM:<address>", "5.1.7", "Bad sender address syntax"};
 
 /* No ALLOW_NULL: §4.1.1.3 RCPT takes a Forward-path, never <>. */
 static const struct path_rules rcpt_rules = {
-    "TO:", SMTP_ADDR_ALLOW_POSTMASTER, "Syntax: RCPT TO:<address>", "5.1.3",
-    "Bad recipient address syntax"};
+    "TO:", SMTP_ADDR_ALLOW_POSTMASTER | SMTP_ADDR_ALLOW_UTF8,
+    "Syntax: RCPT TO:<address>", "5.1.3", "Bad recipient address syntax"};
 
 /*
  * parse_path_and_params - the common shape "PREFIX:<path>[ params]":
@@ -228,6 +239,86 @@ parse_path_and_params(const char *args, size_t len,
 	return 0;
 }
 
+long
+smtp_xtext_decode(const char *in, size_t len, char *out, size_t outsize)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (o + 1 >= outsize)
+			return -1;
+		if (c == '+') {
+			/* hexchar = "+" 2(upper-case HEXDIG); lower case is
+			 * taken too, as a liberal reader would. */
+			int v = 0;
+			for (size_t k = 1; k <= 2; k++) {
+				int d =
+				    i + k < len ? num_hex_digit(in[i + k]) : -1;
+				if (d < 0)
+					return -1;
+				v = v * 16 + d;
+			}
+			out[o++] = (char)v;
+			i += 2;
+		} else if (c >= 33 && c <= 126 && c != '=') {
+			out[o++] = (char)c;
+		} else {
+			return -1;
+		}
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
+long
+smtp_xtext_encode(const char *in, char *out, size_t outsize)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+		bool plain = c >= 33 && c <= 126 && c != '+' && c != '=';
+		if (o + (plain ? 1 : 3) >= outsize)
+			return -1;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '+';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (outsize == 0)
+		return -1;
+	out[o] = '\0';
+	return (long)o;
+}
+
+/* printable - every byte of s is printable ASCII (32..126). */
+static bool
+printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 32 || (unsigned char)s[i] > 126)
+			return false;
+	return true;
+}
+
+/* parse_envid - RFC 3461 §4.4: ENVID=xtext, at most 100 characters, of
+ * printable US-ASCII once decoded. */
+static bool
+parse_envid(const struct param *p, char *out)
+{
+	long n;
+
+	if (p->value == NULL || p->value_len > SMTP_ENVID_MAX)
+		return false;
+	n = smtp_xtext_decode(p->value, p->value_len, out, SMTP_ENVID_MAX + 1);
+	return n > 0 && printable(out, (size_t)n);
+}
+
 int
 smtp_parse_mail(const char *args, size_t len, struct smtp_mail_args *r,
 		struct smtp_parse_error *error_r)
@@ -250,7 +341,7 @@ smtp_parse_mail(const char *args, size_t len, struct smtp_mail_args *r,
 						 "Bad SIZE parameter");
 			r->has_size = true;
 		} else if (key_is(&p, "BODY")) {
-			/* RFC 6152 §2 */
+			/* RFC 6152 §2, RFC 3030 §3 */
 			if (seen_body || p.value == NULL)
 				return set_error(error_r, 501, "5.5.4",
 						 "Bad BODY parameter");
@@ -258,10 +349,35 @@ smtp_parse_mail(const char *args, size_t len, struct smtp_mail_args *r,
 				r->body = SMTP_BODY_7BIT;
 			else if (value_is(&p, "8BITMIME"))
 				r->body = SMTP_BODY_8BITMIME;
+			else if (value_is(&p, "BINARYMIME"))
+				r->body = SMTP_BODY_BINARYMIME;
 			else
 				return set_error(error_r, 501, "5.5.4",
 						 "Bad BODY parameter");
 			seen_body = true;
+		} else if (key_is(&p, "SMTPUTF8")) {
+			/* RFC 6531 §3.4: a keyword without a value. */
+			if (r->smtputf8 || p.value != NULL)
+				return set_error(error_r, 501, "5.5.4",
+						 "Bad SMTPUTF8 parameter");
+			r->smtputf8 = true;
+		} else if (key_is(&p, "RET")) {
+			/* RFC 3461 §4.3 */
+			if (r->ret != SMTP_RET_NONE || p.value == NULL)
+				return set_error(error_r, 501, "5.5.4",
+						 "Bad RET parameter");
+			if (value_is(&p, "FULL"))
+				r->ret = SMTP_RET_FULL;
+			else if (value_is(&p, "HDRS"))
+				r->ret = SMTP_RET_HDRS;
+			else
+				return set_error(error_r, 501, "5.5.4",
+						 "Bad RET parameter");
+		} else if (key_is(&p, "ENVID")) {
+			if (r->has_envid || !parse_envid(&p, r->envid))
+				return set_error(error_r, 501, "5.5.4",
+						 "Bad ENVID parameter");
+			r->has_envid = true;
 		} else {
 			return set_error(error_r, 555, "5.5.4",
 					 "Unsupported parameter");
@@ -270,6 +386,87 @@ smtp_parse_mail(const char *args, size_t len, struct smtp_mail_args *r,
 	if (ret < 0)
 		return set_error(error_r, 501, "5.5.4", "Bad parameter syntax");
 	return 0;
+}
+
+/*
+ * parse_notify - RFC 3461 §4.1: "NEVER" / 1#( "SUCCESS" / "FAILURE" /
+ * "DELAY" ), case-insensitive; NEVER stands alone.
+ */
+static bool
+parse_notify(const struct param *p, unsigned *notify_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} words[] = {{"NEVER", SMTP_NOTIFY_NEVER},
+		     {"SUCCESS", SMTP_NOTIFY_SUCCESS},
+		     {"FAILURE", SMTP_NOTIFY_FAILURE},
+		     {"DELAY", SMTP_NOTIFY_DELAY}};
+	unsigned bits = 0;
+	size_t i = 0;
+
+	if (p->value == NULL)
+		return false;
+	while (i < p->value_len) {
+		size_t w = i;
+		bool found = false;
+		while (w < p->value_len && p->value[w] != ',')
+			w++;
+		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			if (strlen(words[k].name) == w - i &&
+			    strncasecmp(p->value + i, words[k].name, w - i) ==
+				0) {
+				bits |= words[k].bit;
+				found = true;
+			}
+		if (!found)
+			return false;
+		if (w < p->value_len && w + 1 == p->value_len)
+			return false; /* a trailing comma */
+		i = w + 1;
+	}
+	if ((bits & SMTP_NOTIFY_NEVER) && bits != SMTP_NOTIFY_NEVER)
+		return false;
+	*notify_r = bits;
+	return bits != 0;
+}
+
+/*
+ * parse_orcpt - RFC 3461 §4.2: ORCPT=addr-type ";" xtext. An rfc822
+ * address is decoded (and must be printable ASCII); another type, such
+ * as RFC 6533's utf-8 with its own \x{..} escapes, is kept as sent.
+ * The type is lower-cased.
+ */
+static bool
+parse_orcpt(const struct param *p, char *out)
+{
+	size_t t = 0;
+
+	if (p->value == NULL || p->value_len > SMTP_ORCPT_MAX)
+		return false;
+	while (t < p->value_len && p->value[t] != ';')
+		t++;
+	if (t == 0 || t == p->value_len || t + 1 == p->value_len)
+		return false;
+	for (size_t i = 0; i < t; i++) {
+		unsigned char c = (unsigned char)p->value[i];
+		if (!is_alnum(c) && c != '-' && c != '.' && c != '_')
+			return false;
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	out[t] = ';';
+	const char *v = p->value + t + 1;
+	size_t vlen = p->value_len - t - 1;
+	if (t == 6 && strncmp(out, "rfc822", 6) == 0) {
+		long n = smtp_xtext_decode(v, vlen, out + t + 1,
+					   SMTP_ORCPT_MAX + 1 - t - 1);
+		return n > 0 && printable(out + t + 1, (size_t)n);
+	}
+	if (!utf8_valid(v, vlen))
+		return false;
+	memcpy(out + t + 1, v, vlen);
+	out[t + 1 + vlen] = '\0';
+	return true;
 }
 
 int
@@ -285,12 +482,55 @@ smtp_parse_rcpt(const char *args, size_t len, struct smtp_rcpt_args *r,
 	if (parse_path_and_params(args, len, &rcpt_rules, &r->path, &rest,
 				  &rest_len, error_r) < 0)
 		return -1;
-	/* No RCPT parameters are supported (none are advertised). */
-	ret = next_param(&rest, &rest_len, &p);
-	if (ret > 0)
-		return set_error(error_r, 555, "5.5.4",
-				 "Unsupported parameter");
+	while ((ret = next_param(&rest, &rest_len, &p)) > 0) {
+		if (key_is(&p, "NOTIFY")) {
+			if (r->notify != 0 || !parse_notify(&p, &r->notify))
+				return set_error(error_r, 501, "5.5.4",
+						 "Bad NOTIFY parameter");
+		} else if (key_is(&p, "ORCPT")) {
+			if (r->orcpt[0] != '\0' || !parse_orcpt(&p, r->orcpt))
+				return set_error(error_r, 501, "5.5.4",
+						 "Bad ORCPT parameter");
+		} else {
+			return set_error(error_r, 555, "5.5.4",
+					 "Unsupported parameter");
+		}
+	}
 	if (ret < 0)
 		return set_error(error_r, 501, "5.5.4", "Bad parameter syntax");
 	return 0;
+}
+
+int
+smtp_parse_bdat(const char *args, size_t len, struct smtp_bdat_args *r,
+		struct smtp_parse_error *error_r)
+{
+	size_t i = 0;
+	uint64_t v = 0;
+
+	memset(r, 0, sizeof(*r));
+	/* chunk-size = 1*DIGIT; a size that does not fit 64 bits is no
+	 * size we could ever skip either. */
+	while (i < len && args[i] >= '0' && args[i] <= '9') {
+		unsigned d = (unsigned)(args[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return set_error(error_r, 501, "5.5.4",
+					 "Syntax: BDAT count [LAST]");
+		v = v * 10 + d;
+		i++;
+	}
+	if (i == 0 || (i < len && args[i] != ' '))
+		return set_error(error_r, 501, "5.5.4",
+				 "Syntax: BDAT count [LAST]");
+	r->size = v;
+	r->size_ok = true;
+	while (i < len && args[i] == ' ')
+		i++;
+	if (i == len)
+		return 0;
+	if (len - i == 4 && strncasecmp(args + i, "LAST", 4) == 0) {
+		r->last = true;
+		return 0;
+	}
+	return set_error(error_r, 501, "5.5.4", "Syntax: BDAT count [LAST]");
 }

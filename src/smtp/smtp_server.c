@@ -45,10 +45,6 @@
 #define SMTP_LINE_MAX 2048
 /* RFC 4954 §4: AUTH lines (and SASL responses) may be up to 12288. */
 #define SMTP_AUTH_LINE_MAX 12288
-/* In DATA the deadline moves on with every this many bytes received, so
- * a client must keep sending to keep the session (no slowloris). */
-#define SMTP_DATA_PROGRESS (64 * 1024)
-#define SMTP_DATA_CHUNK	   16384
 /* Stop reading a client whose replies are not being read, and do not
  * buffer more than this much unprocessed input. */
 #define SMTP_OUTPUT_HIGH (64 * 1024)
@@ -107,9 +103,8 @@ reply_error(struct smtp_session *s, const struct smtp_parse_error *e)
 	smtp_reply(s, e->code, e->enhanced, "%s", e->text);
 }
 
-/* close_after_reply - stop reading; free once the output is flushed. */
-static void
-close_after_reply(struct smtp_session *s)
+void
+smtp_session_close_after_reply(struct smtp_session *s)
 {
 	s->state = SMTP_STATE_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
@@ -128,8 +123,8 @@ close_after_reply(struct smtp_session *s)
  * SMTP_DATA_PROGRESS bytes. While an AUTH failure is being answered it is
  * the delay before the 535.
  */
-static void
-deadline_arm(struct smtp_session *s, unsigned seconds)
+void
+smtp_session_deadline(struct smtp_session *s, unsigned seconds)
 {
 	struct timeval tv = {seconds, 0};
 	evtimer_add(s->deadline, &tv);
@@ -139,6 +134,15 @@ static bool
 flushed(struct smtp_session *s)
 {
 	return bev_flushed(s->bev);
+}
+
+/* state_doing - what a lost or timed-out session was doing, for logs. */
+static const char *
+state_doing(const struct smtp_session *s)
+{
+	return s->state == SMTP_STATE_DATA   ? "DATA"
+	       : s->state == SMTP_STATE_BDAT ? "BDAT"
+					     : "command";
 }
 
 /* How long (in 20 ms steps) a closing session waits for its flush. */
@@ -167,58 +171,42 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		smtp_session_resume(s);
 		return;
 	}
-	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_AUTH) {
+	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_AUTH ||
+	    s->state == SMTP_STATE_MAUTH) {
 		/* Our own work is pending, not the client's. */
-		deadline_arm(s, s->srv->cfg->smtp_timeout);
+		smtp_session_deadline(s, s->srv->cfg->smtp_timeout);
 		return;
 	}
 	log_info("%s%s[%s]: timeout after %s", s->env.id,
 		 s->env.id[0] != '\0' ? ": from " : "", s->addr,
-		 s->state == SMTP_STATE_DATA ? "DATA" : "command");
+		 state_doing(s));
 	/* RFC 5321 §4.5.3.2: the server may close after a timeout; 421
 	 * tells the client why. */
 	smtp_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 		   s->srv->cfg->hostname);
-	close_after_reply(s);
+	smtp_session_close_after_reply(s);
 }
 
 /* --- the transaction --- */
 
-static void
-spool_discard(struct smtp_session *s)
-{
-	if (s->spool_fd >= 0) {
-		close(s->spool_fd);
-		s->spool_fd = -1;
-	}
-	if (s->spool_path != NULL) {
-		unlink(s->spool_path);
-		free(s->spool_path);
-		s->spool_path = NULL;
-	}
-}
-
-static void
-transaction_reset(struct smtp_session *s)
+void
+smtp_transaction_reset(struct smtp_session *s)
 {
 	if (s->mauth)
 		mauth_session_rset(s->mauth);
-	spool_discard(s);
+	smtp_msg_discard(s);
 	queue_envelope_free(&s->env);
 	s->n_rcpt_ok = 0;
 	s->n_rcpt_failed = 0;
 	s->body = SMTP_BODY_NONE;
+	s->smtputf8 = false;
 	s->data_size = 0;
 	s->too_big = false;
 	s->write_errno = 0;
+	s->bdat = false;
+	s->bdat_total = 0;
 	if (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT | SMTP_STATE_DATA))
 		s->state = SMTP_STATE_READY;
-}
-
-void
-smtp_transaction_reset(struct smtp_session *s)
-{
-	transaction_reset(s);
 }
 
 /* --- command handlers --- */
@@ -238,6 +226,10 @@ ehlo_reply(struct smtp_session *s, bool esmtp)
 	if (cfg->smtp_vrfy_expn)
 		smtp_reply(s, -250, NULL, "VRFY");
 	smtp_reply(s, -250, NULL, "ENHANCEDSTATUSCODES");
+	smtp_reply(s, -250, NULL, "DSN");	 /* RFC 3461 */
+	smtp_reply(s, -250, NULL, "SMTPUTF8");	 /* RFC 6531 */
+	smtp_reply(s, -250, NULL, "CHUNKING");	 /* RFC 3030 */
+	smtp_reply(s, -250, NULL, "BINARYMIME"); /* RFC 3030 §3 */
 	/* RFC 3207: STARTTLS until TLS is on; RFC 4954: AUTH only once it
 	 * is, so no password ever crosses the wire in clear. */
 	if (!s->tls && s->srv->tls_server != NULL)
@@ -264,7 +256,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_command *c)
 	}
 	s->helo[n] = '\0';
 	/* RFC 5321 §4.1.4: EHLO/HELO also resets any transaction. */
-	transaction_reset(s);
+	smtp_transaction_reset(s);
 	mauth_session_helo(s->mauth, s->helo, smtp_mauth_checked(s));
 	s->esmtp = c->verb == SMTP_VERB_EHLO;
 	s->state = SMTP_STATE_READY;
@@ -293,6 +285,12 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 		return;
 	}
+	if (args.path.utf8 && !args.smtputf8) {
+		/* RFC 6531 §3.5: a UTF-8 address needs SMTPUTF8. */
+		smtp_reply(s, 553, "5.6.7",
+			   "Non-ASCII sender address needs SMTPUTF8");
+		return;
+	}
 	if (args.path.null_path)
 		sender[0] = '\0';
 	else if (smtp_addr_format(&args.path, sender, sizeof(sender)) < 0) {
@@ -309,13 +307,19 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 			   sender, s->auth_user);
 		return;
 	}
-	transaction_reset(s);
+	smtp_transaction_reset(s);
 	queue_id_new(s->env.id);
 	s->env.sender = xstrdup(sender);
 	s->env.client = xstrdup(s->addr);
 	s->env.helo = xstrdup(s->helo);
 	s->env.arrival = time(NULL);
 	s->body = args.body;
+	s->smtputf8 = args.smtputf8;
+	/* What the queue keeps of MAIL's parameters (RFC 3461, 6531). */
+	s->env.body = (enum queue_body)args.body;
+	s->env.smtputf8 = args.smtputf8 ? QUEUE_UTF8_REQUESTED : 0;
+	s->env.ret = (enum queue_ret)args.ret;
+	s->env.envid = args.has_envid ? xstrdup(args.envid) : NULL;
 	s->state = SMTP_STATE_MAIL;
 	mauth_session_mail(s->mauth, sender, smtp_mauth_checked(s));
 	log_info("%s: client=[%s], helo=%s, from=<%s>", s->env.id, s->addr,
@@ -323,16 +327,19 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 
-/* add_target - one final destination, once per transaction. */
+/* add_target - one final destination, once per transaction, with the
+ * RCPT's DSN request (RFC 3461 §4.1, §4.2). */
 static void
 add_target(struct smtp_session *s, const struct directory_target *t,
-	   const char *orcpt)
+	   const char *orcpt, const struct smtp_rcpt_args *args)
 {
 	for (size_t i = 0; i < s->env.n_rcpts; i++)
 		if (strcasecmp(s->env.rcpts[i].address, t->address) == 0)
 			return;
-	queue_envelope_add_rcpt(&s->env, t->address, orcpt, t->local, t->domain,
-				t->localpart);
+	struct queue_rcpt *r = queue_envelope_add_rcpt(
+	    &s->env, t->address, orcpt, t->local, t->domain, t->localpart);
+	r->notify = args->notify;
+	r->dsn_orcpt = args->orcpt[0] != '\0' ? xstrdup(args->orcpt) : NULL;
 }
 
 /*
@@ -340,9 +347,10 @@ add_target(struct smtp_session *s, const struct directory_target *t,
  * relay or refusal. Returns the reply code it answered with.
  */
 static int
-rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
+rcpt_resolve(struct smtp_session *s, const struct smtp_rcpt_args *args,
 	     const char *rcpt)
 {
+	const struct smtp_path *p = &args->path;
 	struct server *srv = s->srv;
 	struct directory_targets t = {0};
 	char address[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
@@ -363,7 +371,7 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 		    .domain = srv->cfg->hostname,
 		    .localpart = (char *)"postmaster",
 		};
-		add_target(s, &pm, rcpt);
+		add_target(s, &pm, rcpt, args);
 		directory_targets_free(&t);
 		smtp_reply(s, 250, "2.1.5", "Ok");
 		return 250;
@@ -371,7 +379,7 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 	switch (r) {
 	case DIRECTORY_OK:
 		for (size_t i = 0; i < t.n; i++)
-			add_target(s, &t.items[i], rcpt);
+			add_target(s, &t.items[i], rcpt, args);
 		smtp_reply(s, 250, "2.1.5", "Ok");
 		break;
 	case DIRECTORY_NOT_LOCAL:
@@ -385,7 +393,7 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
 			return 554;
 		}
 		for (size_t i = 0; i < t.n; i++)
-			add_target(s, &t.items[i], rcpt);
+			add_target(s, &t.items[i], rcpt, args);
 		smtp_reply(s, 250, "2.1.5", "Ok");
 		break;
 	case DIRECTORY_NO_SUCH_USER:
@@ -419,9 +427,21 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
+	if (s->bdat) {
+		/* RFC 3030 §2: after BDAT only BDAT (or RSET) belongs. */
+		smtp_reply(s, 503, "5.5.1", "RCPT not allowed after BDAT");
+		return;
+	}
 	if (smtp_parse_rcpt(c->args, c->args_len, &args, &e) < 0) {
 		s->n_rcpt_failed++;
 		reply_error(s, &e);
+		return;
+	}
+	if (args.path.utf8 && !s->smtputf8) {
+		/* RFC 6531 §3.5 */
+		s->n_rcpt_failed++;
+		smtp_reply(s, 553, "5.6.7",
+			   "Non-ASCII recipient address needs SMTPUTF8");
 		return;
 	}
 	if (args.path.postmaster_only)
@@ -431,7 +451,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 		smtp_reply(s, 501, "5.1.3", "Bad recipient address syntax");
 		return;
 	}
-	if (rcpt_resolve(s, &args.path, rcpt) == 250) {
+	if (rcpt_resolve(s, &args, rcpt) == 250) {
 		s->n_rcpt_ok++;
 		s->state = SMTP_STATE_RCPT;
 	} else {
@@ -444,10 +464,13 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_command *c)
 static void
 cmd_data(struct smtp_session *s, const struct smtp_command *c)
 {
-	(void)c;
-
 	if (c->args_len != 0) {
 		smtp_reply(s, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	if (s->bdat) {
+		/* RFC 3030 §2: DATA and BDAT do not mix in a transaction. */
+		smtp_reply(s, 503, "5.5.1", "DATA not allowed after BDAT");
 		return;
 	}
 	if (s->state != SMTP_STATE_RCPT) {
@@ -459,71 +482,28 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 			smtp_reply(s, 503, "5.5.1", "Need RCPT command first");
 		return;
 	}
+	if (s->body == SMTP_BODY_BINARYMIME) {
+		/* RFC 3030 §3: binary data has no line structure to
+		 * dot-stuff; it can only come by BDAT. */
+		smtp_reply(s, 503, "5.5.1", "BODY=BINARYMIME requires BDAT");
+		return;
+	}
 	/* The Received: line names the client's verified host name: wait
 	 * for the reverse DNS if it is not in yet (smtp_mauth.c). */
 	smtp_mauth_data(s);
 }
 
-/* smtp_data_begin - open the spool, write our trace line, answer 354. */
+/* smtp_data_begin - DATA goes ahead: the spool file, then 354. */
 void
 smtp_data_begin(struct smtp_session *s)
 {
-	char path[4096];
-
-	s->spool_fd = queue_spool_open(s->srv->cfg->data_dir, s->env.id, path,
-				       sizeof(path));
-	if (s->spool_fd < 0) {
-		log_err("%s: cannot create spool file: %s", s->env.id,
-			strerror(errno));
+	if (smtp_msg_begin(s) < 0) {
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
 	}
-	s->spool_path = xstrdup(path);
-
-	/* RFC 5321 §4.4: our trace line goes on top. */
-	char date[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	/* RFC 3848: ESMTPS with TLS, ESMTPSA when also authenticated;
-	 * like Postfix, the TLS version and cipher and the authenticated
-	 * sender in comments. "for <rcpt>" only with one recipient. */
-	char tls_info[192] = "", auth_info[400] = "", for_info[300] = "";
-	if (s->tls) {
-		char d[160];
-		tls_describe(bufferevent_openssl_get_ssl(s->bev), d, sizeof(d));
-		snprintf(tls_info, sizeof(tls_info), "\t(using %s)\r\n", d);
-	}
-	if (s->authenticated)
-		snprintf(auth_info, sizeof(auth_info),
-			 "\t(Authenticated sender: %s)\r\n", s->auth_user);
-	if (s->env.n_rcpts == 1)
-		snprintf(for_info, sizeof(for_info), "\r\n\tfor <%s>",
-			 s->env.rcpts[0].orcpt);
-	const char *proto = !s->esmtp			 ? "SMTP"
-			    : s->tls && s->authenticated ? "ESMTPSA"
-			    : s->tls			 ? "ESMTPS"
-			    : s->authenticated		 ? "ESMTPA"
-							 : "ESMTP";
-	/* Postfix's form, "from HELO (VERIFIED-NAME [IP])" (smtp_mauth.c). */
-	char from[600];
-	smtp_mauth_received_from(s, from, sizeof(from));
-	char *hdr = xasprintf("Received: from %s\r\n%s%s"
-			      "\tby %s (petrel) with %s id %s%s;\r\n\t%s\r\n",
-			      from, tls_info, auth_info, s->srv->cfg->hostname,
-			      proto, s->env.id, for_info, date);
-	size_t hlen = strlen(hdr);
-	if (fsutil_write_all(s->spool_fd, hdr, hlen) < 0)
-		s->write_errno = errno;
-	free(hdr);
-	s->data_size = hlen;
 	smtp_dot_init(&s->dot);
-	smtp_hops_init(&s->hops);
-	s->hops.count = 1; /* ours */
 	s->state = SMTP_STATE_DATA;
-	s->data_mark = 0;
-	deadline_arm(s, s->srv->cfg->smtp_data_timeout);
+	smtp_session_deadline(s, s->srv->cfg->smtp_data_timeout);
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
 
@@ -531,7 +511,7 @@ static void
 cmd_rset(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
-	transaction_reset(s);
+	smtp_transaction_reset(s);
 	smtp_reply(s, 250, "2.0.0", "Ok");
 }
 
@@ -547,7 +527,7 @@ cmd_quit(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
 	smtp_reply(s, 221, "2.0.0", "Bye");
-	close_after_reply(s);
+	smtp_session_close_after_reply(s);
 }
 
 static void
@@ -555,8 +535,9 @@ cmd_help(struct smtp_session *s, const struct smtp_command *c)
 {
 	(void)c;
 	smtp_reply(s, -214, "2.0.0", "petrel ESMTP. Commands:");
-	smtp_reply(s, -214, "2.0.0", "HELO EHLO MAIL RCPT DATA RSET NOOP QUIT");
-	smtp_reply(s, 214, "2.0.0", "HELP VRFY EXPN");
+	smtp_reply(s, -214, "2.0.0",
+		   "HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT");
+	smtp_reply(s, 214, "2.0.0", "HELP VRFY EXPN STARTTLS AUTH");
 }
 
 /* parse_vrfy_arg - "<a@b>", "a@b" or a bare local name. */
@@ -599,6 +580,13 @@ cmd_vrfy_expn(struct smtp_session *s, const struct smtp_command *c)
 	char address[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 8];
 	bool expn = c->verb == SMTP_VERB_EXPN;
 
+	if (c->args_len == 0) {
+		/* RFC 5321 §4.1.1.6: VRFY takes a string; none is a syntax
+		 * error whatever the policy. */
+		smtp_reply(s, 501, "5.5.4", "Syntax: %s address",
+			   smtp_verb_name(c->verb));
+		return;
+	}
 	if (!s->srv->cfg->smtp_vrfy_expn) {
 		/* RFC 5321 §3.5.3: 252 when VRFY is turned off by policy;
 		 * EXPN may be refused outright. */
@@ -678,24 +666,17 @@ cmd_starttls(struct smtp_session *s, const struct smtp_command *c)
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {
 		SSL_free(ssl);
-		close_after_reply(s);
+		smtp_session_close_after_reply(s);
 		return;
 	}
 	s->bev = tls;
 	s->tls = true;
 	s->line_overflow = false;
-	transaction_reset(s);
+	smtp_transaction_reset(s);
 	s->state = SMTP_STATE_GREETED;
 	s->esmtp = false;
 	snprintf(s->helo, sizeof(s->helo), "unknown");
 	session_setup_bev(s);
-}
-
-static void
-cmd_not_implemented(struct smtp_session *s, const struct smtp_command *c)
-{
-	(void)c;
-	smtp_reply(s, 502, "5.5.1", "Command not implemented");
 }
 
 /*
@@ -717,7 +698,8 @@ static const struct smtp_cmd_def smtp_commands[] = {
     {SMTP_VERB_EXPN, SMTP_STATES_ANY, cmd_vrfy_expn},
     {SMTP_VERB_STARTTLS, SMTP_STATES_ANY, cmd_starttls},
     {SMTP_VERB_AUTH, SMTP_STATES_ANY, smtp_auth_cmd},
-    {SMTP_VERB_BDAT, SMTP_STATES_ANY, cmd_not_implemented},
+    /* Legal anywhere: its octets must be read even when refused. */
+    {SMTP_VERB_BDAT, SMTP_STATES_ANY, smtp_bdat_cmd},
     {SMTP_VERB_UNKNOWN, 0, NULL},
 };
 
@@ -767,119 +749,6 @@ smtp_session_command(struct smtp_session *s, const char *line, size_t len)
 
 /* --- DATA --- */
 
-static void
-commit_done(struct queue_commit *job)
-{
-	struct smtp_session *s = job->arg;
-	const struct queue_envelope *env = &job->env;
-
-	if (job->error == 0) {
-		log_info("%s: from=<%s>, size=%" PRIu64 ", nrcpt=%zu (queue "
-			 "%s)",
-			 env->id, env->sender, env->size, env->n_rcpts,
-			 job->queued ? "active" : "skipped, delivered");
-		for (size_t i = 0; i < env->n_rcpts; i++) {
-			const struct queue_rcpt *r = &env->rcpts[i];
-			/* Queued ones: the scheduler logs their outcome. */
-			if (r->state == QUEUE_RCPT_PENDING &&
-			    r->last_error == NULL)
-				continue;
-			bool orig = strcasecmp(r->orcpt, r->address) != 0;
-			log_info("%s: to=<%s>%s%s%s, status=%s (%s)", env->id,
-				 r->address, orig ? ", orig_to=<" : "",
-				 orig ? r->orcpt : "", orig ? ">" : "",
-				 r->state == QUEUE_RCPT_DONE ? "sent"
-							     : "deferred",
-				 r->last_error ? r->last_error : "queued");
-		}
-	} else {
-		log_err("%s: not accepted: %s", env->id, strerror(job->error));
-	}
-	if (job->error == 0 && job->queued)
-		scheduler_add(((struct server *)job->ctx)->sched, env);
-	if (s == NULL) { /* the client went away meanwhile */
-		queue_commit_free(job);
-		return;
-	}
-	s->job = NULL;
-	if (job->error == 0)
-		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", env->id);
-	else
-		smtp_reply(s, 451, "4.3.0", "Local error in processing");
-	queue_commit_free(job);
-	s->state = SMTP_STATE_READY;
-	deadline_arm(s, s->srv->cfg->smtp_timeout);
-	if (s->shutdown) {
-		smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
-			   s->srv->cfg->hostname);
-		close_after_reply(s);
-		return;
-	}
-	smtp_session_process(s);
-}
-
-/* data_end - the end-of-data mark arrived: refuse, or commit. */
-static void
-data_end(struct smtp_session *s)
-{
-	const struct config *cfg = s->srv->cfg;
-
-	if (s->too_big) {
-		log_info("%s: reject: message size exceeds %" PRIu64, s->env.id,
-			 cfg->max_message_size);
-		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
-		transaction_reset(s);
-		return;
-	}
-	if (s->hops.count > cfg->max_received_headers) {
-		log_info("%s: reject: too many hops (%u Received: lines)",
-			 s->env.id, s->hops.count);
-		smtp_reply(s, 554, "5.4.6",
-			   "Too many hops: mail loop detected");
-		transaction_reset(s);
-		return;
-	}
-	if (s->write_errno != 0) {
-		log_err("%s: spool write failed: %s", s->env.id,
-			strerror(s->write_errno));
-		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
-		transaction_reset(s);
-		return;
-	}
-	/* SPF, DKIM, DMARC, then smtp_data_commit() (smtp_mauth.c). */
-	smtp_mauth_data_end(s);
-}
-
-/* smtp_data_commit - hand the message to the committer. */
-void
-smtp_data_commit(struct smtp_session *s)
-{
-	if (s->write_errno != 0) {
-		log_err("%s: spool write failed: %s", s->env.id,
-			strerror(s->write_errno));
-		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
-		transaction_reset(s);
-		smtp_session_resume(s);
-		return;
-	}
-	struct queue_commit *job = xcalloc(1, sizeof(*job));
-	job->env = s->env; /* moves ownership */
-	memset(&s->env, 0, sizeof(s->env));
-	job->env.size = s->data_size;
-	job->spool_fd = s->spool_fd;
-	snprintf(job->spool_path, sizeof(job->spool_path), "%s", s->spool_path);
-	s->spool_fd = -1;
-	free(s->spool_path);
-	s->spool_path = NULL;
-	job->done = commit_done;
-	job->arg = s;
-	job->ctx = s->srv;
-	s->job = job;
-	s->n_rcpt_ok = s->n_rcpt_failed = 0;
-	s->state = SMTP_STATE_COMMIT;
-	commit_submit(s->srv->commit, job);
-}
-
 /*
  * smtp_session_data - feed buffered input through the dot decoder into
  * the spool file. Returns true if it made progress and should be called
@@ -889,39 +758,20 @@ static bool
 smtp_session_data(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	static char out[SMTP_DATA_CHUNK + 4];
+	static char out[SMTP_MSG_CHUNK + 4];
 	struct evbuffer_iovec v;
 
-	if (evbuffer_peek(in, SMTP_DATA_CHUNK, NULL, &v, 1) < 1 ||
+	if (evbuffer_peek(in, SMTP_MSG_CHUNK, NULL, &v, 1) < 1 ||
 	    v.iov_len == 0)
 		return false;
-	size_t inlen =
-	    v.iov_len < SMTP_DATA_CHUNK ? v.iov_len : SMTP_DATA_CHUNK;
+	size_t inlen = v.iov_len < SMTP_MSG_CHUNK ? v.iov_len : SMTP_MSG_CHUNK;
 	size_t outlen, consumed;
 	enum smtp_dot_status st = smtp_dot_decode(&s->dot, v.iov_base, inlen,
 						  out, &outlen, &consumed);
 	evbuffer_drain(in, consumed);
-	if (!s->too_big &&
-	    s->data_size + outlen > s->srv->cfg->max_message_size) {
-		/* Keep reading to the end (RFC 1870 §6.3 allows refusing
-		 * only after it), but store nothing more. */
-		s->too_big = true;
-		if (s->spool_fd >= 0 && ftruncate(s->spool_fd, 0) < 0)
-			s->write_errno = errno;
-	}
-	s->data_size += outlen;
-	if (s->data_size - s->data_mark >= SMTP_DATA_PROGRESS) {
-		s->data_mark = s->data_size;
-		deadline_arm(s, s->srv->cfg->smtp_data_timeout);
-	}
-	if (!s->too_big) {
-		smtp_hops_feed(&s->hops, out, outlen);
-		smtp_mauth_feed(s, out, outlen);
-	}
-	if (st == SMTP_DOT_DONE) {
-		data_end(s);
-		return true;
-	}
+	smtp_msg_write(s, out, outlen);
+	if (st == SMTP_DOT_DONE)
+		smtp_msg_end(s);
 	return true;
 }
 
@@ -940,7 +790,7 @@ smtp_session_process(struct smtp_session *s)
 				 s->addr);
 			smtp_reply(s, 421, "4.7.0", "%s Error: too many errors",
 				   s->srv->cfg->hostname);
-			close_after_reply(s);
+			smtp_session_close_after_reply(s);
 			return;
 		}
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
@@ -955,6 +805,11 @@ smtp_session_process(struct smtp_session *s)
 				return;
 			continue;
 		}
+		if (s->state == SMTP_STATE_BDAT) {
+			if (!smtp_bdat_data(s))
+				return;
+			continue;
+		}
 		/* Fetched each time: STARTTLS replaces the bufferevent. */
 		struct evbuffer *in = bufferevent_get_input(s->bev);
 		size_t len;
@@ -962,7 +817,7 @@ smtp_session_process(struct smtp_session *s)
 						&len, &s->line_overflow);
 		if (st == LINE_NONE)
 			return;
-		deadline_arm(s, s->srv->cfg->smtp_timeout);
+		smtp_session_deadline(s, s->srv->cfg->smtp_timeout);
 		/* Only AUTH and its SASL responses may use the longer
 		 * limit; every other command keeps RFC 5321's. */
 		if (st == LINE_TOO_LONG ||
@@ -979,10 +834,11 @@ smtp_session_process(struct smtp_session *s)
 		explicit_bzero(line, len);
 		if (s->shutdown && s->state != SMTP_STATE_CLOSING &&
 		    s->state != SMTP_STATE_COMMIT &&
-		    s->state != SMTP_STATE_DATA) {
+		    s->state != SMTP_STATE_DATA &&
+		    s->state != SMTP_STATE_BDAT) {
 			smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
 				   s->srv->cfg->hostname);
-			close_after_reply(s);
+			smtp_session_close_after_reply(s);
 			return;
 		}
 	}
@@ -1063,7 +919,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		 * starts with its queue id, like every other such line. */
 		log_info("%s%s[%s]: timeout after %s%s", s->env.id,
 			 s->env.id[0] != '\0' ? ": from " : "", s->addr,
-			 s->state == SMTP_STATE_DATA ? "DATA" : "command",
+			 state_doing(s),
 			 what & BEV_EVENT_WRITING ? " (client not reading)"
 						  : "");
 		if ((what & BEV_EVENT_WRITING) ||
@@ -1073,10 +929,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			 * it, and libevent has just disabled writing, so
 			 * waiting for the flush would keep the session (and
 			 * its per-address slot) forever. Drop it now. */
-			if (s->state == SMTP_STATE_DATA)
-				log_info("%s: lost connection after DATA "
+			if (s->state == SMTP_STATE_DATA ||
+			    s->state == SMTP_STATE_BDAT)
+				log_info("%s: lost connection after %s "
 					 "from [%s]",
-					 s->env.id, s->addr);
+					 s->env.id, state_doing(s), s->addr);
 			smtp_session_free(s);
 			return;
 		}
@@ -1084,13 +941,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		 * 421 tells the client why. */
 		smtp_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 			   s->srv->cfg->hostname);
-		close_after_reply(s);
+		smtp_session_close_after_reply(s);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		if (s->state == SMTP_STATE_DATA)
-			log_info("%s: lost connection after DATA from [%s]",
-				 s->env.id, s->addr);
+		if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
+			log_info("%s: lost connection after %s from [%s]",
+				 s->env.id, state_doing(s), s->addr);
 		if (s->tls && (what & BEV_EVENT_ERROR))
 			tls_error(s);
 		smtp_session_free(s);
@@ -1110,7 +967,7 @@ smtp_session_free(struct smtp_session *s)
 	smtp_auth_detach(s);
 	mauth_session_free(&s->mauth);
 	event_free(s->deadline);
-	spool_discard(s);
+	smtp_msg_discard(s);
 	queue_envelope_free(&s->env);
 	conn_limit_release(srv->per_ip, s->addr);
 	bufferevent_free(s->bev);
@@ -1178,7 +1035,7 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	server_session_add(srv, &s->link, &smtp_proto, s);
 
 	session_setup_bev(s);
-	deadline_arm(s, cfg->smtp_timeout);
+	smtp_session_deadline(s, cfg->smtp_timeout);
 	log_debug("connect from [%s]", addr);
 	smtp_reply(s, 220, NULL, "%s ESMTP petrel", cfg->hostname);
 }
@@ -1217,12 +1074,12 @@ smtp_session_shutdown(void *arg)
 	if (s->state == SMTP_STATE_MAUTH) {
 		/* Nothing was promised yet: the checks are dropped. */
 		mauth_session_abort(s->mauth);
-		transaction_reset(s);
+		smtp_transaction_reset(s);
 	}
 	s->sasl = SMTP_SASL_NONE;
 	smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
 		   s->srv->cfg->hostname);
-	close_after_reply(s);
+	smtp_session_close_after_reply(s);
 }
 
 static void

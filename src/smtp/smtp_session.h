@@ -1,8 +1,10 @@
 /*
  * smtp_session - the SMTP server session's state, shared by the files of
- * the session: smtp_server.c (I/O glue, command table, DATA) and
- * smtp_auth.c (AUTH and its SASL exchange). Not for other modules: they
- * use smtp_server.h.
+ * the session: smtp_server.c (I/O glue, command table, DATA),
+ * smtp_auth.c (AUTH and its SASL exchange), smtp_cmd_bdat.c (BDAT) and
+ * smtp_msg.c (the message of a transaction: spool, trace fields, the
+ * hand-over to the committer). Not for other modules: they use
+ * smtp_server.h.
  */
 #ifndef PETREL_SMTP_SMTP_SESSION_H
 #define PETREL_SMTP_SMTP_SESSION_H
@@ -14,8 +16,16 @@
 #include "queue/envelope.h"
 #include "server.h"
 #include "smtp/smtp_dot.h"
+#include "smtp/smtp_hdrfilter.h"
 #include "smtp/smtp_hops.h"
 #include "smtp/smtp_parse.h"
+
+/* In DATA and BDAT the deadline moves on with every this many bytes
+ * received, so a client must keep sending to keep the session (no
+ * slowloris). */
+#define SMTP_DATA_PROGRESS (64 * 1024)
+/* Message bytes are handled this many at a time. */
+#define SMTP_MSG_CHUNK 16384
 
 struct server;
 struct event;
@@ -32,7 +42,8 @@ enum smtp_state {
 	SMTP_STATE_COMMIT = 1 << 5,  /* waiting for the queue commit */
 	SMTP_STATE_CLOSING = 1 << 6, /* flushing the last reply */
 	SMTP_STATE_AUTH = 1 << 7,    /* waiting for a password check */
-	SMTP_STATE_MAUTH = 1 << 8,   /* waiting for mail authentication */
+	SMTP_STATE_BDAT = 1 << 8,    /* reading the octets of a BDAT chunk */
+	SMTP_STATE_MAUTH = 1 << 9,   /* waiting for mail authentication */
 };
 
 #define SMTP_STATES_ANY                                                        \
@@ -77,21 +88,35 @@ struct smtp_session {
 	char helo[256];
 
 	/* The transaction. */
-	struct queue_envelope env; /* id, sender, final targets */
+	struct queue_envelope env; /* id, sender, final targets, DSN */
 	unsigned n_rcpt_ok;	   /* accepted RCPT commands */
 	unsigned n_rcpt_failed;
 	enum smtp_body_type body;
+	bool smtputf8; /* MAIL ... SMTPUTF8 (RFC 6531 §3.4) */
 
-	/* DATA. */
+	/* DATA and BDAT (smtp_msg.c). */
 	struct smtp_dot dot;
 	struct smtp_hops hops;
+	struct smtp_hdrfilter hf;
 	int spool_fd;
 	char *spool_path;
-	uint64_t data_size; /* decoded bytes received */
+	uint64_t data_size; /* bytes in the spool file, trace included */
 	uint64_t data_mark; /* data_size when the deadline last moved */
 	bool too_big;
 	int write_errno;
 	struct queue_commit *job; /* in flight to the committer */
+
+	/* BDAT (RFC 3030, smtp_cmd_bdat.c). */
+	bool bdat;	     /* this transaction's data comes by BDAT */
+	uint64_t bdat_left;  /* octets of the current chunk still to read */
+	uint64_t bdat_total; /* octets of the message so far */
+	uint64_t bdat_mark;  /* octets skipped since the deadline moved */
+	bool bdat_last;	     /* the current chunk is the LAST */
+	bool bdat_skip;	     /* the chunk is read and thrown away, then: */
+	enum smtp_state bdat_resume; /* ... back to this state, with */
+	int bdat_code;		     /* ... this reply */
+	const char *bdat_enhanced;
+	const char *bdat_text;
 
 	/* Mail authentication (src/smtp/smtp_mauth.c). */
 	struct mauth_session *mauth;
@@ -109,20 +134,22 @@ void smtp_reply(struct smtp_session *s, int code, const char *enhanced,
 /* smtp_session_resume - process buffered input again (after a wait). */
 void smtp_session_resume(struct smtp_session *s);
 
-/* The DATA steps that smtp_mauth.c sequences (smtp_server.c). */
+/* smtp_data_begin - DATA, once the reverse DNS is in (smtp_server.c). */
 void smtp_data_begin(struct smtp_session *s);
-void smtp_data_commit(struct smtp_session *s);
-void smtp_transaction_reset(struct smtp_session *s);
 
 /*
  * smtp_mauth - mail authentication in the session (smtp_mauth.c):
- * which sessions are checked, the reverse DNS the Received: line needs,
- * the message through the gate, and the verdict at its end.
+ * which sessions are checked, the reverse DNS the Received: line needs
+ * (smtp_mauth_data waits for it, then calls smtp_data_begin), the
+ * message through the gate (begin, feed, flush), and the verdict at its
+ * end (smtp_mauth_end: a refusal, or smtp_msg_commit with the fields).
  */
 bool smtp_mauth_checked(const struct smtp_session *s);
 void smtp_mauth_data(struct smtp_session *s);
+void smtp_mauth_begin(struct smtp_session *s);
 void smtp_mauth_feed(struct smtp_session *s, const char *p, size_t len);
-void smtp_mauth_data_end(struct smtp_session *s);
+void smtp_mauth_flush(struct smtp_session *s);
+void smtp_mauth_end(struct smtp_session *s);
 void smtp_mauth_received_from(const struct smtp_session *s, char *out,
 			      size_t cap);
 
@@ -137,5 +164,49 @@ void smtp_auth_detach(struct smtp_session *s);
 
 /* smtp_sender_owned - may the authenticated user send as sender? */
 bool smtp_sender_owned(struct smtp_session *s, const char *sender);
+
+/* smtp_session_deadline - (re)arm the session's one timer (seconds). */
+void smtp_session_deadline(struct smtp_session *s, unsigned seconds);
+
+/* smtp_session_close_after_reply - stop reading; free once flushed. */
+void smtp_session_close_after_reply(struct smtp_session *s);
+
+/* smtp_transaction_reset - forget the transaction (RSET, errors). */
+void smtp_transaction_reset(struct smtp_session *s);
+
+/* smtp_bdat_cmd - the BDAT command (smtp_cmd_bdat.c). */
+void smtp_bdat_cmd(struct smtp_session *s, const struct smtp_command *c);
+
+/*
+ * smtp_bdat_data - in SMTP_STATE_BDAT: take chunk octets from the input.
+ * Returns true if it made progress (call again), false to wait.
+ */
+bool smtp_bdat_data(struct smtp_session *s);
+
+/*
+ * smtp_msg_begin - open the spool file and write the Return-Path and
+ * Received fields (smtp_msg.c). 0, or -1 (logged; answer 451).
+ */
+int smtp_msg_begin(struct smtp_session *s);
+
+/* smtp_msg_write - decoded message bytes into the spool file. */
+void smtp_msg_write(struct smtp_session *s, const char *buf, size_t len);
+
+/*
+ * smtp_msg_end - the message is complete: refuse it (reply sent, the
+ * transaction reset: returns false) or go on to mail authentication
+ * (state MAUTH, then smtp_msg_commit: returns true).
+ */
+bool smtp_msg_end(struct smtp_session *s);
+
+/*
+ * smtp_msg_commit - hand the message to the committer (state COMMIT;
+ * the 250 follows when it is durable), with header fields for its top
+ * (top_len bytes, maybe 0; queue/spool.h puts them below Return-Path).
+ */
+void smtp_msg_commit(struct smtp_session *s, const char *top, size_t top_len);
+
+/* smtp_msg_discard - close and remove the spool file, if any. */
+void smtp_msg_discard(struct smtp_session *s);
 
 #endif

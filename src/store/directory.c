@@ -284,18 +284,35 @@ directory_close(struct directory **dirp)
 
 /* --- addresses --- */
 
-/* lower_domain - copy s lower-cased into out; false if malformed. */
+/*
+ * lower_domain - the canonical form of domain s into out: lower-case
+ * ASCII, a U-label as its A-label (RFC 5890), so "bücher.example" and
+ * "xn--bcher-kva.example" are one hosted domain. False if malformed (or
+ * an address literal: never hosted).
+ */
 static bool
 lower_domain(const char *s, char *out, size_t outlen)
 {
-	size_t len = strlen(s);
+	return s[0] != '[' && smtp_addr_domain_ascii(s, out, outlen) == 0;
+}
 
-	if (len >= outlen || !smtp_addr_valid_domain(s, len))
-		return false;
-	for (size_t i = 0; i <= len; i++)
-		out[i] =
-		    (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-	return true;
+/*
+ * parse_mailbox - "local@domain" with RFC 6531 UTF-8 allowed, the domain
+ * made canonical (lower_domain). 0 or -1.
+ */
+static int
+parse_mailbox(const char *address, struct smtp_path *p)
+{
+	char d[SMTP_DOMAIN_MAX + 1];
+
+	if (smtp_addr_parse_mailbox_utf8(address, strlen(address), p) < 0)
+		return -1;
+	if (!p->address_literal) {
+		if (!lower_domain(p->domain, d, sizeof(d)))
+			return -1;
+		memcpy(p->domain, d, strlen(d) + 1);
+	}
+	return 0;
 }
 
 /*
@@ -310,8 +327,7 @@ parse_address(const char *address, bool catchall_ok, struct smtp_path *p,
 	if (catchall_ok && address[0] == '@') {
 		if (lower_domain(address + 1, p->domain, sizeof(p->domain)))
 			return 0;
-	} else if (smtp_addr_parse_mailbox(address, strlen(address), p) == 0 &&
-		   !p->address_literal) {
+	} else if (parse_mailbox(address, p) == 0 && !p->address_literal) {
 		return 0;
 	}
 	seterr(err, errlen, "malformed address '%s'", address);
@@ -622,7 +638,7 @@ directory_user_quota(struct directory *dir, const char *address,
 	int r;
 
 	*bytes_r = 0;
-	if (smtp_addr_parse_mailbox(address, strlen(address), &p) != 0)
+	if (parse_mailbox(address, &p) != 0)
 		return 0;
 	if (sqlite3_prepare_v2(dir->db,
 			       "SELECT quota FROM users"
@@ -1038,7 +1054,7 @@ expand_address(struct expand *x, const char *address)
 	struct smtp_path p;
 	int r;
 
-	if (smtp_addr_parse_mailbox(address, strlen(address), &p) < 0)
+	if (parse_mailbox(address, &p) < 0)
 		return; /* leads nowhere */
 	r = p.address_literal ? 0 : is_local(x->dir, p.domain);
 	if (r < 0) {
@@ -1073,7 +1089,7 @@ directory_expand(struct directory *dir, const char *address,
 	struct smtp_path p;
 	int r, local;
 
-	if (smtp_addr_parse_mailbox(address, strlen(address), &p) < 0)
+	if (parse_mailbox(address, &p) < 0)
 		return DIRECTORY_NO_SUCH_USER;
 	/* One snapshot for all the lookups of this address. */
 	if (!sqlite3_get_autocommit(dir->db))
@@ -1146,7 +1162,7 @@ directory_check_password(struct directory *dir, const char *address,
 	char *stored = NULL;
 	int r;
 
-	if (smtp_addr_parse_mailbox(address, strlen(address), &p) == 0) {
+	if (parse_mailbox(address, &p) == 0) {
 		bind_text(st, 1, p.domain);
 		bind_text(st, 2, p.local);
 		r = sqlite3_step(st);

@@ -64,18 +64,14 @@ fsutil_fsync_dir(const char *path)
 }
 
 char *
-fsutil_read_file(const char *path, size_t max, size_t *len_r)
+fsutil_read_fd(int fd, size_t max, size_t *len_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
 	size_t cap = 4096, len = 0;
 	char *buf = xmalloc(cap + 1);
 	for (;;) {
 		if (len == cap) {
 			if (cap >= max) {
 				free(buf);
-				close(fd);
 				errno = EFBIG;
 				return NULL;
 			}
@@ -88,7 +84,6 @@ fsutil_read_file(const char *path, size_t max, size_t *len_r)
 		if (n < 0) {
 			int saved = errno;
 			free(buf);
-			close(fd);
 			errno = saved;
 			return NULL;
 		}
@@ -96,9 +91,21 @@ fsutil_read_file(const char *path, size_t max, size_t *len_r)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	buf[len] = '\0';
 	*len_r = len;
+	return buf;
+}
+
+char *
+fsutil_read_file(const char *path, size_t max, size_t *len_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *buf = fsutil_read_fd(fd, max, len_r);
+	int saved = errno;
+	close(fd);
+	errno = saved;
 	return buf;
 }
 

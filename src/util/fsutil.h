@@ -23,6 +23,9 @@ int fsutil_fsync_dir(const char *path);
  */
 char *fsutil_read_file(const char *path, size_t max, size_t *len_r);
 
+/* fsutil_read_fd - the same for an open descriptor (read to its end). */
+char *fsutil_read_fd(int fd, size_t max, size_t *len_r);
+
 /* fsutil_copy_fd - copy all of src (from offset 0) to dst. 0 or -1. */
 int fsutil_copy_fd(int src, int dst);
 

@@ -17,3 +17,15 @@ num_parse(const char *s, size_t len, uint64_t max, uint64_t *r)
 	*r = v;
 	return 0;
 }
+
+int
+num_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}

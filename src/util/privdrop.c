@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,15 @@ static int
 privdrop_chown_one(const char *path, const struct stat *st, int type,
 		   struct FTW *ftw)
 {
-	(void)ftw;
+	/* What is in data_dir/maildrop/ keeps its owners: each file there
+	 * belongs to the local user who submitted it with `petrel
+	 * sendmail`, and that owner is the message's sender
+	 * (deliver/pickup.c). The folder itself is the server's, but keeps
+	 * its group: maildrop_setup gives it to sendmail_group. */
+	bool drop = type == FTW_D && ftw->level == 1 &&
+		    strcmp(path + ftw->base, "maildrop") == 0;
+	int next = drop ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+	gid_t gid = drop ? st->st_gid : walk_gid;
 	if (type == FTW_NS || type == FTW_DNR) {
 		/* Unreadable as root: something odd (a vanished file). */
 		if (errno == ENOENT)
@@ -96,15 +105,15 @@ privdrop_chown_one(const char *path, const struct stat *st, int type,
 		snprintf(walk_path, sizeof(walk_path), "%s", path);
 		return 1;
 	}
-	if (st->st_uid == walk_uid && st->st_gid == walk_gid)
-		return 0;
+	if (st->st_uid == walk_uid && st->st_gid == gid)
+		return next;
 	/* lchown: a symbolic link is re-owned itself, never its target. */
-	if (lchown(path, walk_uid, walk_gid) != 0 && errno != ENOENT) {
+	if (lchown(path, walk_uid, gid) != 0 && errno != ENOENT) {
 		walk_errno = errno;
 		snprintf(walk_path, sizeof(walk_path), "%s", path);
-		return 1;
+		return FTW_STOP;
 	}
-	return 0;
+	return next;
 }
 
 int
@@ -122,7 +131,8 @@ privdrop_ownership(const char *data_dir, const char *user, const char *group,
 	walk_path[0] = '\0';
 	/* FTW_PHYS: never follow a link out of data_dir; FTW_MOUNT: stay on
 	 * its file system. */
-	rc = nftw(data_dir, privdrop_chown_one, 32, FTW_PHYS | FTW_MOUNT);
+	rc = nftw(data_dir, privdrop_chown_one, 32,
+		  FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
 	if (rc == 1) {
 		snprintf(err, errlen, "%s: cannot give to %s: %s", walk_path,
 			 user, strerror(walk_errno));

@@ -14,9 +14,10 @@
 
 /*
  * privdrop_ownership - chown data_dir and what is under it to user/group
- * (only entries not already theirs). A no-op unless running as root with
- * user set. The admin CLI calls it too after creating files as root.
- * 0 or -1 with err.
+ * (only entries not already theirs), except data_dir/maildrop/, whose
+ * files belong to the users who submitted them. A no-op unless running as root
+ * with user set. The admin CLI calls it too after creating files as root. 0 or
+ * -1 with err.
  */
 int privdrop_ownership(const char *data_dir, const char *user,
 		       const char *group, char *err, size_t errlen);

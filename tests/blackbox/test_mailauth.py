@@ -192,7 +192,8 @@ def test_signed_mail_verifies_at_the_other_end(world):
         assert "header.a=rsa-sha256" in ar and "header.a=ed25519-sha256" in ar
         assert "dmarc=pass header.from=a.ptest" in ar
         # A-R on top, then B's Received line: HELO, verified name, IP.
-        assert msg.startswith(b"Authentication-Results: mx.b.ptest;")
+        assert msg.startswith(b"Return-Path: <alice@a.ptest>\r\n"
+                              b"Authentication-Results: mx.b.ptest;")
         rcvd = header(msg, "Received")[0]
         assert rcvd.startswith("from mx.a.ptest (out.a.ptest [127.0.0.1])")
         assert "by mx.b.ptest (petrel)" in rcvd

@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from conftest import BIN, DNS, Raw, body_of, free_port, greet, queue_id, raw_send
+from conftest import (BIN, DNS, Raw, body_of, free_port, greet, queue_id,
+                      raw_send, strip_return_path)
 
 A_IP = "127.0.0.2"      # the sender's server: hosts a.ptest
 B_IP = "127.0.0.3"      # the recipients' server: b.ptest, implicit.ptest
@@ -161,8 +162,10 @@ def queue_empty(p):
 
 
 def received_fields(msg: bytes):
-    """The Received: fields on top of a message, unfolded, in order."""
+    """The Received: fields on top of a message, unfolded, in order
+    (below the Return-Path: of the final delivery)."""
     out = []
+    msg = strip_return_path(msg)
     while msg.startswith(b"Received:"):
         rest = body_of(msg)
         out.append(msg[:len(msg) - len(rest)].decode(errors="replace"))

@@ -76,7 +76,8 @@ def test_pickup_headers_to_cc_bcc(three, tmp_path):
         assert b"carol@example.org" not in headers_of(m)
         assert field_count(m, b"Date") == 1, m          # added
         assert field_count(m, b"Message-ID") == 1, m    # added
-        assert m.startswith(b"Received: ")
+        assert m.startswith(b"Return-Path: <zed@example.net>\r\n"
+                            b"Received: ")
         assert b"Subject: pickup one\r\n" in m          # CRLF now
         assert m.endswith(b"\r\n\r\nhello from the pickup folder\r\n")
     assert not (p.data_dir / "pickup" / "m1").exists()

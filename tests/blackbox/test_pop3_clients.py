@@ -70,9 +70,14 @@ def test_fetchmail_keep_uidl_then_fetchall_and_delete(petrel, tmp_path):
     for name, data in files.items():
         # fetchmail hands the MDA LF line ends and puts its own
         # Received: on top; the rest is the stored message unchanged.
+        # (Issue 9: the stored message starts with its Return-Path, RFC
+        # 5321 §4.4, which fetchmail, an MDA, moves to the very top.)
         subj = [ln for ln in data.split(b"\r\n")
                 if ln.startswith(b"Subject: ")][0][9:].decode()
-        assert got[subj].endswith(data.replace(b"\r\n", b"\n")), subj
+        rp, rest = data.split(b"\r\n", 1)
+        assert rp.startswith(b"Return-Path: <"), data[:100]
+        assert got[subj].startswith(rp + b"\n"), subj
+        assert got[subj].endswith(rest.replace(b"\r\n", b"\n")), subj
     assert len(mail_files(petrel)) == 3
 
     # 2. two more arrive; keep + uidl fetches only the new ones.

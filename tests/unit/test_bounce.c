@@ -397,6 +397,206 @@ test_odd_inputs(void **state)
 	queue_envelope_free(&env);
 }
 
+/* --- issue 9: which recipients a report covers, and how (RFC 3461) --- */
+
+static struct queue_rcpt *
+add(struct queue_envelope *env, const char *addr, bool local,
+    enum queue_rcpt_state st, unsigned notify, const char *err)
+{
+	struct queue_rcpt *r = queue_envelope_add_rcpt(
+	    env, addr, "", local, local ? "x" : NULL, local ? "u" : NULL);
+	r->state = st;
+	r->notify = notify;
+	r->last_error = err ? strdup(err) : NULL;
+	return r;
+}
+
+static void
+test_select(void **state)
+{
+	struct queue_envelope env;
+	struct bounce_failure f[8];
+	char status[8][16];
+	(void)state;
+
+	env_init(&env, "alice@example.org");
+	/* 0: failed, no NOTIFY: reported. 1: failed, NOTIFY=NEVER: not.
+	 * 2: failed, NOTIFY=SUCCESS only: not. 3: delivered here with
+	 * SUCCESS: "delivered". 4: relayed to a hop without DSN with
+	 * SUCCESS: "relayed". 5: done at a DSN hop with SUCCESS: that hop
+	 * reports, not us. 6: pending, no NOTIFY. 7: pending, FAILURE only. */
+	add(&env, "a@x", false, QUEUE_RCPT_FAILED, 0,
+	    "host h said: 550 5.1.1 no");
+	add(&env, "b@x", false, QUEUE_RCPT_FAILED, QUEUE_NOTIFY_NEVER, "5.0.0");
+	add(&env, "c@x", false, QUEUE_RCPT_FAILED, QUEUE_NOTIFY_SUCCESS,
+	    "5.0.0");
+	add(&env, "d@x", true, QUEUE_RCPT_DONE,
+	    QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE,
+	    "delivered to maildir");
+	add(&env, "e@x", false, QUEUE_RCPT_DONE, QUEUE_NOTIFY_SUCCESS,
+	    "250 2.0.0 ok")
+	    ->relayed = true;
+	add(&env, "f@x", false, QUEUE_RCPT_DONE, QUEUE_NOTIFY_SUCCESS,
+	    "250 2.0.0 ok");
+	add(&env, "g@x", false, QUEUE_RCPT_PENDING, 0,
+	    "connect to h: 421 4.4.2 later");
+	add(&env, "h@x", false, QUEUE_RCPT_PENDING, QUEUE_NOTIFY_FAILURE, NULL);
+
+	size_t n = bounce_select(&env, BOUNCE_FINAL, f, status);
+	assert_int_equal(n, 3);
+	assert_string_equal(f[0].rcpt->address, "a@x");
+	assert_string_equal(f[0].action, "failed");
+	assert_string_equal(f[0].status, "5.1.1");
+	assert_string_equal(f[1].rcpt->address, "d@x");
+	assert_string_equal(f[1].action, "delivered");
+	assert_string_equal(f[1].status, "2.0.0");
+	assert_null(f[1].diagnostic); /* no SMTP reply to quote */
+	assert_string_equal(f[2].rcpt->address, "e@x");
+	assert_string_equal(f[2].action, "relayed");
+	assert_string_equal(f[2].diagnostic, "250 2.0.0 ok");
+
+	n = bounce_select(&env, BOUNCE_DELAY, f, status);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].rcpt->address, "g@x");
+	assert_string_equal(f[0].action, "delayed");
+	assert_string_equal(f[0].status, "4.4.2");
+
+	/* The null sender is never told anything (§6.2). */
+	free(env.sender);
+	env.sender = strdup("");
+	assert_int_equal(bounce_select(&env, BOUNCE_FINAL, f, status), 0);
+	assert_int_equal(bounce_select(&env, BOUNCE_DELAY, f, status), 0);
+	queue_envelope_free(&env);
+
+	char st[16];
+	bounce_status("no code here", '5', st, sizeof(st));
+	assert_string_equal(st, "5.0.0");
+	bounce_status("said 550 5.7.1 denied", '5', st, sizeof(st));
+	assert_string_equal(st, "5.7.1");
+	bounce_status("4.4.7 message expired", '5', st, sizeof(st));
+	assert_string_equal(st, "5.4.7");
+	bounce_status("x5.1.1 not at a word start", '4', st, sizeof(st));
+	assert_string_equal(st, "4.0.0");
+}
+
+/* ENVID, ORCPT, Will-Retry-Until, the success subject. */
+static void
+test_report_fields(void **state)
+{
+	struct queue_envelope env;
+	struct bounce_failure f[2];
+	char status[2][16], *m, *bd;
+	size_t len;
+	(void)state;
+
+	env_init(&env, "alice@example.org");
+	env.envid = strdup("QQ314159");
+	struct queue_rcpt *r =
+	    add(&env, "bob@example.org", true, QUEUE_RCPT_DONE,
+		QUEUE_NOTIFY_SUCCESS, "delivered to maildir");
+	r->dsn_orcpt = strdup("rfc822;Bob+tag@example.org");
+	assert_int_equal(bounce_select(&env, BOUNCE_FINAL, f, status), 1);
+	struct bounce_options opt = {orig, sizeof(orig) - 1, true, false, 0};
+	m = bounce_build_report("mx.example.org", &env, f, 1, &opt, NOW, &len);
+	bd = check_wellformed(m, len);
+	assert_non_null(
+	    strstr(m, "\r\nSubject: Successful Mail Delivery Report\r\n"));
+	assert_non_null(strstr(m, "\r\n\r\nOriginal-Envelope-Id: QQ314159\r\n"
+				  "Reporting-MTA: dns; mx.example.org\r\n"));
+	assert_non_null(
+	    strstr(m, "Original-Recipient: rfc822;Bob+tag@example.org\r\n"
+		      "Final-Recipient: rfc822;bob@example.org\r\n"
+		      "Action: delivered\r\nStatus: 2.0.0\r\n"));
+	assert_null(strstr(m, "Diagnostic-Code"));
+	/* RET=FULL is for failures only (§4.3): the header comes back. */
+	assert_non_null(strstr(m, "Content-Type: text/rfc822-headers"));
+	assert_null(strstr(m, "body line"));
+	free(bd);
+	free(m);
+
+	/* A delay: Will-Retry-Until from the options. */
+	r->state = QUEUE_RCPT_PENDING;
+	r->notify = 0;
+	free(r->last_error);
+	r->last_error = NULL;
+	assert_int_equal(bounce_select(&env, BOUNCE_DELAY, f, status), 1);
+	opt.retry_until = NOW + 86400;
+	m = bounce_build_report("h", &env, f, 1, &opt, NOW, &len);
+	bd = check_wellformed(m, len);
+	assert_non_null(
+	    strstr(m, "Action: delayed\r\nStatus: 4.0.0\r\n"
+		      "Will-Retry-Until: Sat, 23 Nov 2024 04:33:20 +0000\r\n"));
+	free(bd);
+	free(m);
+	queue_envelope_free(&env);
+}
+
+/* RET=FULL on a failure: the whole original as message/rfc822, its line
+ * ends made CRLF and over-long lines broken, so the report stays valid. */
+static void
+test_report_full(void **state)
+{
+	struct queue_envelope env;
+	struct bounce_failure f[1];
+	char status[1][16], *m, *bd, *long_line;
+	size_t len;
+	(void)state;
+
+	env_init(&env, "alice@example.org");
+	add(&env, "bob@example.net", false, QUEUE_RCPT_FAILED, 0,
+	    "550 5.1.1 no");
+	assert_int_equal(bounce_select(&env, BOUNCE_FINAL, f, status), 1);
+	long_line = malloc(3000);
+	assert_non_null(long_line);
+	memset(long_line, 'z', 2999);
+	long_line[2999] = '\0';
+	char *whole = malloc(4096);
+	assert_non_null(whole);
+	snprintf(whole, 4096, "Subject: all\nX: y\r\n\r\nline one\nlast %s\r",
+		 long_line);
+	struct bounce_options opt = {whole, strlen(whole), true, false, 0};
+	m = bounce_build_report("h", &env, f, 1, &opt, NOW, &len);
+	bd = check_wellformed(m, len);
+	assert_non_null(strstr(m, "Content-Type: message/rfc822\r\n\r\n"
+				  "Subject: all\r\nX: y\r\n\r\nline one\r\n"
+				  "last zzz"));
+	assert_non_null(strstr(m, "It is attached below."));
+	free(bd);
+	free(m);
+	free(whole);
+	free(long_line);
+	queue_envelope_free(&env);
+}
+
+/* RFC 6533: UTF-8 addresses make the report a global one. */
+static void
+test_report_utf8(void **state)
+{
+	struct queue_envelope env;
+	struct bounce_failure f[1];
+	char status[1][16], *m, *bd;
+	size_t len;
+	(void)state;
+
+	env_init(&env, "alice@example.org");
+	add(&env, "j\xc3\xb6rg@example.net", false, QUEUE_RCPT_FAILED, 0,
+	    "553 5.6.7 SMTPUTF8 is required, but was not offered by host h");
+	assert_int_equal(bounce_select(&env, BOUNCE_FINAL, f, status), 1);
+	assert_string_equal(f[0].status, "5.6.7");
+	struct bounce_options opt = {orig, sizeof(orig) - 1, false, false, 0};
+	m = bounce_build_report("h", &env, f, 1, &opt, NOW, &len);
+	bd = check_wellformed(m, len);
+	assert_non_null(
+	    strstr(m, "Content-Type: message/global-delivery-status\r\n"));
+	assert_non_null(strstr(m, "Content-Type: message/global-headers\r\n"));
+	assert_non_null(
+	    strstr(m, "Final-Recipient: utf-8;j\xc3\xb6rg@example.net\r\n"));
+	assert_non_null(strstr(m, "Content-Transfer-Encoding: 8bit\r\n"));
+	free(bd);
+	free(m);
+	queue_envelope_free(&env);
+}
+
 int
 main(void)
 {
@@ -407,6 +607,10 @@ main(void)
 	    cmocka_unit_test(test_long_lines),
 	    cmocka_unit_test(test_boundary_collision),
 	    cmocka_unit_test(test_odd_inputs),
+	    cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_report_fields),
+	    cmocka_unit_test(test_report_full),
+	    cmocka_unit_test(test_report_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -836,6 +836,9 @@ test_print(void **state)
 	    "outbound_tls_required",
 	    "max_auth_failures",
 	    "auth_failure_window",
+	    /* issue 9 */
+	    "delay_warning_time",
+	    "sendmail_group",
 	    "spf_policy",
 	    "dmarc_policy",
 	    "mailauth_dns_timeout",

@@ -394,6 +394,53 @@ test_quota(void **state)
 			 -1);
 }
 
+/* Issue 9: a hosted domain is one domain in its U-label and A-label
+ * spellings (RFC 5890); RFC 6531 local parts are users like others. */
+static void
+test_idn(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	ok(directory_domain_add(f->dir,
+				"B\xc3\xbc"
+				"cher.example",
+				err, sizeof(err)),
+	   err);
+	assert_int_equal(directory_domain_add(f->dir, "xn--bcher-kva.EXAMPLE",
+					      err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "already exists"));
+	assert_int_equal(directory_is_local_domain(f->dir, "b\xc3\xbc"
+							   "cher.example"),
+			 1);
+	assert_int_equal(
+	    directory_is_local_domain(f->dir, "XN--BCHER-KVA.example"), 1);
+	ok(directory_user_add(f->dir,
+			      "j\xc3\xb6rg@b\xc3\xbc"
+			      "cher.example",
+			      "pw", err, sizeof(err)),
+	   err);
+	expect(state, "j\xc3\xb6rg@xn--bcher-kva.example", DIRECTORY_OK,
+	       "j\xc3\xb6rg@xn--bcher-kva.example");
+	expect(state,
+	       "J\xc3\xb6RG@B\xc3\x9c"
+	       "CHER.example",
+	       DIRECTORY_OK, "j\xc3\xb6rg@xn--bcher-kva.example");
+	assert_int_equal(directory_check_password(f->dir,
+						  "j\xc3\xb6rg@b\xc3\xbc"
+						  "cher.example",
+						  "pw"),
+			 1);
+	/* A remote U-label domain is routed by its A-label. */
+	expect(state, "x@m\xc3\xbcnchen.example", DIRECTORY_NOT_LOCAL,
+	       "!x@xn--mnchen-3ya.example");
+	/* Not IDNA2008: refused like any malformed name. */
+	assert_int_equal(directory_domain_add(f->dir, "\xe2\x9d\xa4.example",
+					      err, sizeof(err)),
+			 -1);
+}
+
 int
 main(void)
 {
@@ -415,6 +462,7 @@ main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test_setup_teardown(test_admin_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idn, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

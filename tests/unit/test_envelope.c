@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -535,6 +536,181 @@ test_pending(void **state)
 	assert_int_equal(queue_envelope_pending(&empty), 0);
 }
 
+/* --- issue 9: trace, body, SMTPUTF8, DSN, delay-notice records --- */
+
+static void
+assert_ext_equal(const struct queue_envelope *a, const struct queue_envelope *b)
+{
+	assert_env_equal(a, b);
+	assert_true(a->trace == b->trace);
+	assert_int_equal(a->body, b->body);
+	assert_int_equal(a->smtputf8, b->smtputf8);
+	assert_int_equal(a->ret, b->ret);
+	assert_str_or_null_equal(a->envid, b->envid);
+	assert_int_equal(a->warned, b->warned);
+	for (size_t i = 0; i < a->n_rcpts; i++) {
+		assert_int_equal(a->rcpts[i].notify, b->rcpts[i].notify);
+		assert_str_or_null_equal(a->rcpts[i].dsn_orcpt,
+					 b->rcpts[i].dsn_orcpt);
+		assert_int_equal(a->rcpts[i].relayed, b->rcpts[i].relayed);
+	}
+}
+
+static void
+test_ext_round_trip(void **state)
+{
+	struct queue_envelope env, back, copy;
+	size_t len;
+	(void)state;
+
+	build(&env, "j\xc3\xb6rg@example.org");
+	env.trace = 37;
+	env.body = QUEUE_BODY_BINARYMIME;
+	env.smtputf8 = QUEUE_UTF8_REQUESTED | QUEUE_UTF8_HEADERS;
+	env.ret = QUEUE_RET_FULL;
+	env.envid = strdup("QQ\t314159%");
+	env.warned = 1732260000;
+	struct queue_rcpt *r = queue_envelope_add_rcpt(
+	    &env, "bob@example.org", "", true, "example.org", "bob");
+	r->notify = QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_DELAY;
+	r->dsn_orcpt = strdup("rfc822;bob@example.org");
+	r = queue_envelope_add_rcpt(&env, "c@d", "", false, "", "");
+	r->notify = QUEUE_NOTIFY_NEVER;
+	queue_envelope_add_rcpt(&env, "e@f", "", false, "", "");
+	char *text = queue_envelope_format(&env, &len);
+	assert_non_null(strstr(text, "trace\t37\n"));
+	assert_non_null(strstr(text, "body\tBINARYMIME\n"));
+	assert_non_null(strstr(text, "smtputf8\tRH\n"));
+	assert_non_null(strstr(text, "ret\tFULL\n"));
+	assert_non_null(strstr(text, "envid\tQQ%09314159%25\n"));
+	assert_non_null(
+	    strstr(text, "dsn\t0\tSUCCESS,DELAY\trfc822;bob@example.org\n"));
+	assert_non_null(strstr(text, "dsn\t1\tNEVER\t\n"));
+	assert_null(strstr(text, "dsn\t2"));
+	assert_non_null(strstr(text, "warned\t1732260000\n"));
+	must_parse(text, len, &back);
+	assert_ext_equal(&env, &back);
+	queue_envelope_copy(&copy, &back);
+	assert_ext_equal(&env, &copy);
+	queue_envelope_free(&copy);
+	queue_envelope_free(&back);
+	free(text);
+	queue_envelope_free(&env);
+}
+
+/* An envelope of a plain message has none of the new records, and one
+ * written before they existed reads with every default. */
+static void
+test_ext_defaults(void **state)
+{
+	struct queue_envelope env, back;
+	size_t len;
+	static const char old[] = HEAD "rcpt\t0\tR\tb@c\t\t\t\n"
+				       "done\t0\t5\tok\n";
+	(void)state;
+
+	build(&env, "a@b");
+	queue_envelope_add_rcpt(&env, "b@c", "", false, "", "");
+	char *text = queue_envelope_format(&env, &len);
+	static const char *const absent[] = {"trace", "body", "smtputf8", "ret",
+					     "envid", "dsn",  "warned"};
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+		char want[16];
+		snprintf(want, sizeof(want), "\n%s\t", absent[i]);
+		assert_null(strstr(text, want));
+	}
+	free(text);
+	queue_envelope_free(&env);
+
+	must_parse(S(old), &back);
+	assert_true(back.trace == 0);
+	assert_int_equal(back.body, QUEUE_BODY_UNKNOWN);
+	assert_int_equal(back.smtputf8, 0);
+	assert_int_equal(back.ret, QUEUE_RET_NONE);
+	assert_null(back.envid);
+	assert_int_equal(back.warned, 0);
+	assert_int_equal(back.rcpts[0].notify, 0);
+	assert_null(back.rcpts[0].dsn_orcpt);
+	assert_false(back.rcpts[0].relayed);
+	assert_int_equal(back.rcpts[0].state, QUEUE_RCPT_DONE);
+	queue_envelope_free(&back);
+}
+
+static void
+test_ext_outcomes(void **state)
+{
+	struct queue_envelope env;
+	size_t len;
+	char *u;
+	(void)state;
+
+	u = queue_envelope_format_outcome(2, QUEUE_RCPT_DONE, 9, 0, "250 ok",
+					  true, &len);
+	assert_string_equal(u, "done\t2\t9\t250 ok\trelayed\n");
+	free(u);
+	/* "relayed" belongs to DONE only. */
+	u = queue_envelope_format_outcome(2, QUEUE_RCPT_FAILED, 9, 0, "no",
+					  true, &len);
+	assert_string_equal(u, "fail\t2\t9\tno\n");
+	free(u);
+	u = queue_envelope_format_warned(77, &len);
+	assert_string_equal(u, "warned\t77\n");
+	assert_int_equal(len, strlen(u));
+	free(u);
+
+	static const char text[] = HEAD "rcpt\t0\tR\tb@c\t\t\t\n"
+					"rcpt\t1\tR\td@e\t\t\t\n"
+					"done\t0\t5\tok\trelayed\n"
+					"done\t1\t5\tok\n"
+					"warned\t6\n"
+					"warned\t8\n";
+	must_parse(S(text), &env);
+	assert_true(env.rcpts[0].relayed);
+	assert_false(env.rcpts[1].relayed);
+	assert_int_equal(env.warned, 8);
+	queue_envelope_free(&env);
+
+	char notify[64];
+	queue_notify_format(0, notify, sizeof(notify));
+	assert_string_equal(notify, "");
+	queue_notify_format(QUEUE_NOTIFY_FAILURE | QUEUE_NOTIFY_SUCCESS, notify,
+			    sizeof(notify));
+	assert_string_equal(notify, "SUCCESS,FAILURE");
+	queue_notify_format(QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE |
+				QUEUE_NOTIFY_DELAY,
+			    notify, 8);
+	assert_string_equal(notify, "SUCCESS");
+}
+
+static const struct bad_case ext_bad_cases[] = {
+    {S(HEAD "trace\t-1\n"), "trace"},
+    {S(HEAD "trace\t\n"), "trace"},
+    {S(HEAD "body\t8BIT\n"), "body"},
+    {S(HEAD "body\t\n"), "body"},
+    {S(HEAD "smtputf8\tX\n"), "smtputf8"},
+    {S(HEAD "ret\tALL\n"), "ret"},
+    {S(HEAD "ret\t\n"), "ret"},
+    {S(HEAD "envid\n"), "envid"},
+    /* A dsn record names a recipient that exists already. */
+    {S(HEAD "dsn\t0\tNEVER\t\n"), "dsn"},
+    {S(HEAD "rcpt\t0\tR\tb@c\t\t\t\ndsn\t1\tNEVER\t\n"), "dsn"},
+    {S(HEAD "rcpt\t0\tR\tb@c\t\t\t\ndsn\t0\tALWAYS\t\n"), "dsn"},
+    {S(HEAD "rcpt\t0\tR\tb@c\t\t\t\ndsn\t0\tNEVER\n"), "dsn"},
+    {S(HEAD "rcpt\t0\tR\tb@c\t\t\t\ndone\t0\t5\tok\tsent\n"), "done"},
+    {S(HEAD "rcpt\t0\tR\tb@c\t\t\t\nfail\t0\t5\tno\trelayed\n"), "fail"},
+    {S(HEAD "warned\tsoon\n"), "warned"},
+};
+
+static void
+test_ext_malformed(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(ext_bad_cases) / sizeof(ext_bad_cases[0]);
+	     i++)
+		must_fail(i, ext_bad_cases[i].text, ext_bad_cases[i].len,
+			  ext_bad_cases[i].err);
+}
+
 int
 main(void)
 {
@@ -552,6 +728,10 @@ main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_id_limits),
 	    cmocka_unit_test(test_pending),
+	    cmocka_unit_test(test_ext_round_trip),
+	    cmocka_unit_test(test_ext_defaults),
+	    cmocka_unit_test(test_ext_outcomes),
+	    cmocka_unit_test(test_ext_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

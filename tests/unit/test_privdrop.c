@@ -226,6 +226,45 @@ test_ownership(void **state)
 	assert_true(all_owned(fx->dir, fx->uid, fx->user_gid));
 }
 
+/* Issue 9: what is in data_dir/maildrop/ belongs to the users who
+ * submitted it (its owner is the sender) and keeps that owner; the folder
+ * itself becomes the server user's but keeps its group. */
+static void
+test_ownership_maildrop(void **state)
+{
+	struct fixture *fx = *state;
+	char err[256] = "", drop[256], file[300], other[256];
+	struct stat st;
+
+	if (skip_unless_root())
+		skip();
+	snprintf(drop, sizeof(drop), "%s/maildrop", fx->dir);
+	snprintf(file, sizeof(file), "%s/sendmail-1", drop);
+	snprintf(other, sizeof(other), "%s/queue-like", fx->dir);
+	assert_int_equal(mkdir(drop, 0700), 0);
+	assert_int_equal(chown(drop, 0, 4242), 0);
+	assert_int_equal(chmod(drop, 01730), 0);
+	int fd = open(file, O_WRONLY | O_CREAT, 0444);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chown(file, 4343, 4242), 0);
+	fd = open(other, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	if (privdrop_ownership(fx->dir, USER, GROUP, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_uid, 4343);
+	assert_int_equal(st.st_gid, 4242);
+	assert_int_equal(stat(drop, &st), 0);
+	assert_int_equal(st.st_uid, fx->uid);
+	assert_int_equal(st.st_gid, 4242);
+	assert_int_equal(st.st_mode & 07777, 01730);
+	assert_int_equal(stat(other, &st), 0);
+	assert_int_equal(st.st_uid, fx->uid);
+	assert_int_equal(st.st_gid, fx->gid);
+}
+
 static void
 test_ownership_errors(void **state)
 {
@@ -411,6 +450,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ownership, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ownership_maildrop, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ownership_errors, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_drop, setup, teardown),

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,168 @@ test_valid_domain(void **state)
 	assert_false(smtp_addr_valid_domain("ab.c\0junk", 5));
 }
 
+/* --- RFC 6531 §3.3: UTF-8 addresses (SMTP_ADDR_ALLOW_UTF8) --- */
+
+#define U8 SMTP_ADDR_ALLOW_UTF8
+
+static const struct path_case utf8_cases[] = {
+    /* A UTF-8 local part (ö = C3 B6, 中 = E4 B8 AD, 😀 = F0 9F 98 80). */
+    {"<j\xc3\xb6rg@b>", U8, 0, 9, "j\xc3\xb6rg", "b", 0, "j\xc3\xb6rg@b"},
+    {"<\xe4\xb8\xad\xf0\x9f\x98\x80@b>", U8, 0, 11,
+     "\xe4\xb8\xad\xf0\x9f\x98\x80", "b", 0, "\xe4\xb8\xad\xf0\x9f\x98\x80@b"},
+    {"<\"j\xc3\xb6 rg\"@b>", U8, 0, 12, "j\xc3\xb6 rg", "b", F_QUOTED,
+     "\"j\xc3\xb6 rg\"@b"},
+    /* U-labels: as written, ASCII lower-cased (the A-label form is
+     * smtp_addr_domain_ascii's). */
+    {"<a@B\xc3\xbc"
+     "cher.Example>",
+     U8, 0, 19, "a",
+     "b\xc3\xbc"
+     "cher.example",
+     0,
+     "a@b\xc3\xbc"
+     "cher.example"},
+    {"<a@\xe4\xbe\x8b\xe5\xad\x90.\xe6\xb5\x8b\xe8\xaf\x95>", U8, 0, 17, "a",
+     "\xe4\xbe\x8b\xe5\xad\x90.\xe6\xb5\x8b\xe8\xaf\x95", 0,
+     "a@\xe4\xbe\x8b\xe5\xad\x90.\xe6\xb5\x8b\xe8\xaf\x95"},
+    {"<\xc3\xa9@\xc3\xa9.fr> SMTPUTF8", U8, 0, 10, "\xc3\xa9", "\xc3\xa9.fr", 0,
+     "\xc3\xa9@\xc3\xa9.fr"},
+    /* ASCII addresses are unchanged by the flag. */
+    {"<a@b>", U8, 0, 5, "a", "b", 0, "a@b"},
+    /* Malformed UTF-8 anywhere: overlong, surrogate, above U+10FFFF,
+     * a lone continuation byte, a cut sequence. */
+    BAD("<\xc0\xaf@b>", U8),
+    BAD("<\xe0\x80\xaf@b>", U8),
+    BAD("<\xed\xa0\x80@b>", U8),
+    BAD("<\xf4\x90\x80\x80@b>", U8),
+    BAD("<\x80@b>", U8),
+    BAD("<a\xc3@b>", U8),
+    BAD("<\"\xc3\"@b>", U8),
+    BAD("<a@b\xc3>", U8),
+    BAD("<a@\xff.b>", U8),
+    /* Not an IDNA2008 label (U+2764 is DISALLOWED; a label may not
+     * start with a combining mark U+0301), nor a name whose dots come
+     * from the mapping (U+3002 IDEOGRAPHIC FULL STOP). */
+    BAD("<a@\xe2\x9d\xa4.b>", U8),
+    BAD("<a@\xcc\x81x.b>", U8),
+    BAD("<a@x\xe3\x80\x82y>", U8),
+    /* Still never a route: '%' and '@' inside quotes stay local. */
+    {"<\"\xc3\xa9@x%y\"@b>", U8, 0, 12, "\xc3\xa9@x%y", "b", F_QUOTED,
+     "\"\xc3\xa9@x%y\"@b"},
+    /* The 64-octet limit counts octets, not characters. */
+    {"<" L64 "@b>", U8, 0, 68, L64, "b", 0, L64 "@b"},
+    BAD("<\xc3\xa9"
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b>",
+	U8),
+};
+
+static void
+test_utf8_paths(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]);
+	     i++) {
+		const struct path_case *c = &utf8_cases[i];
+		size_t len = strlen(c->in), consumed = 999;
+		char *in = malloc(len + 1);
+		struct smtp_path p, q;
+		char out[600];
+		int ret;
+
+		assert_non_null(in);
+		memcpy(in, c->in, len);
+		ret = smtp_addr_parse_path(in, len, c->flags, &p, &consumed);
+		if (ret != c->ret)
+			fail_msg("utf8 case %zu \"%s\": ret %d, want %d", i,
+				 c->in, ret, c->ret);
+		if (ret == 0) {
+			bool wide = false;
+			for (const char *x = c->in; *x; x++)
+				wide = wide || (unsigned char)*x >= 0x80;
+			assert_int_equal(consumed, c->consumed);
+			assert_string_equal(p.local, c->local);
+			assert_string_equal(p.domain, c->domain);
+			check_flags(&p, c->pflags);
+			assert_int_equal(p.utf8, wide);
+			assert_int_equal(smtp_addr_format(&p, out, sizeof(out)),
+					 strlen(c->formatted));
+			assert_string_equal(out, c->formatted);
+			/* Without the flag a UTF-8 address is refused. */
+			assert_int_equal(
+			    smtp_addr_parse_path(in, len, 0, &q, &consumed),
+			    wide ? -1 : 0);
+			/* The formatted form parses back to the same. */
+			assert_int_equal(
+			    smtp_addr_parse_mailbox_utf8(out, strlen(out), &q),
+			    0);
+			assert_string_equal(p.local, q.local);
+			assert_string_equal(p.domain, q.domain);
+		}
+		/* Every truncation parses or fails inside its bytes. */
+		for (size_t n = 0; n < len; n++) {
+			char *t = malloc(n + 1);
+			assert_non_null(t);
+			memcpy(t, c->in, n);
+			if (smtp_addr_parse_path(t, n, c->flags, &q,
+						 &consumed) == 0)
+				assert_true(consumed <= n);
+			free(t);
+		}
+		free(in);
+	}
+}
+
+static const struct {
+	const char *in;
+	const char *ascii; /* NULL: refused */
+} ascii_cases[] = {
+    {"example.org", "example.org"},
+    {"Example.ORG", "example.org"},
+    {"xn--bcher-kva.example", "xn--bcher-kva.example"},
+    {"XN--BCHER-KVA.Example", "xn--bcher-kva.example"},
+    /* The U-label and A-label spellings of one domain are one string. */
+    {"b\xc3\xbc"
+     "cher.example",
+     "xn--bcher-kva.example"},
+    {"B\xc3\x9c"
+     "CHER.example",
+     "xn--bcher-kva.example"},
+    {"\xe4\xbe\x8b\xe5\xad\x90.\xe6\xb5\x8b\xe8\xaf\x95",
+     "xn--fsqu00a.xn--0zwm56d"},
+    {"[127.0.0.1]", "[127.0.0.1]"},
+    {"[IPv6:::1]", "[ipv6:::1]"},
+    {"", NULL},
+    {"a..b", NULL},
+    {"a_b.example", NULL},
+    {"\xe2\x9d\xa4.example", NULL},
+    {"b\xc3.example", NULL},
+};
+
+static void
+test_domain_ascii(void **state)
+{
+	char out[SMTP_DOMAIN_MAX + 1], small[8];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(ascii_cases) / sizeof(ascii_cases[0]);
+	     i++) {
+		int ret =
+		    smtp_addr_domain_ascii(ascii_cases[i].in, out, sizeof(out));
+		if ((ret == 0) != (ascii_cases[i].ascii != NULL))
+			fail_msg("domain_ascii \"%s\": %d", ascii_cases[i].in,
+				 ret);
+		if (ret == 0)
+			assert_string_equal(out, ascii_cases[i].ascii);
+	}
+	/* No room, no overrun. */
+	assert_int_equal(
+	    smtp_addr_domain_ascii("example.org", small, sizeof(small)), -1);
+	assert_int_equal(smtp_addr_domain_ascii("b\xc3\xbc"
+						"cher.ex",
+						small, sizeof(small)),
+			 -1);
+}
+
 int
 main(void)
 {
@@ -406,6 +569,8 @@ main(void)
 	    cmocka_unit_test(test_format_short),
 	    cmocka_unit_test(test_mailbox),
 	    cmocka_unit_test(test_valid_domain),
+	    cmocka_unit_test(test_utf8_paths),
+	    cmocka_unit_test(test_domain_ascii),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

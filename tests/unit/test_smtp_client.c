@@ -77,7 +77,9 @@ struct fake_conn {
 	bool tls;
 	bool in_data;
 	bool closing;
-	int auth_step; /* AUTH LOGIN: 1 = user next, 2 = password next */
+	int auth_step;	  /* AUTH LOGIN: 1 = user next, 2 = password next */
+	size_t bdat_left; /* BDAT octets still to come */
+	bool bdat_last;
 	struct evbuffer *data;
 	int n_rcpt, n_rcpt_ok;
 	bool mail_ok;
@@ -124,6 +126,29 @@ code_text(int code)
 	default:
 		return NULL;
 	}
+}
+
+/* fake_bdat_done - a whole chunk is in: keep the message at LAST. */
+static void
+fake_bdat_done(struct fake_conn *fc)
+{
+	struct fake *f = fc->f;
+
+	if (!fc->bdat_last) {
+		fake_reply(fc, "250 2.0.0 Ok: chunk");
+		return;
+	}
+	size_t len = evbuffer_get_length(fc->data);
+	char *copy = malloc(len + 1);
+	assert_non_null(copy);
+	evbuffer_remove(fc->data, copy, len);
+	copy[len] = '\0';
+	if (f->n_msgs < MAX_MSGS)
+		f->msgs[f->n_msgs++] = copy;
+	else
+		free(copy);
+	fc->mail_ok = false;
+	fake_reply(fc, "250 2.0.0 Ok: queued as Q%zu", f->n_msgs);
 }
 
 /* fake_command - one line; false when fc was freed or replaced. */
@@ -206,6 +231,13 @@ fake_command(struct fake_conn *fc, const char *line, int batch)
 		}
 		fc->in_data = true;
 		fake_reply(fc, "354 End data with <CR><LF>.<CR><LF>");
+	} else if (strncasecmp(line, "BDAT ", 5) == 0) {
+		/* RFC 3030: exactly n octets follow, no reply until then. */
+		char *end = NULL;
+		fc->bdat_left = strtoul(line + 5, &end, 10);
+		fc->bdat_last = end != NULL && strcasecmp(end, " LAST") == 0;
+		if (fc->bdat_left == 0)
+			fake_bdat_done(fc);
 	} else if (strncasecmp(line, "RSET", 4) == 0) {
 		fc->mail_ok = false;
 		fake_reply(fc, "250 2.0.0 Ok");
@@ -260,6 +292,18 @@ fake_read_cb(struct bufferevent *bev, void *arg)
 	int batch = ++f->n_batches;
 
 	for (int guard = 0; guard < 10000; guard++) {
+		if (fc->bdat_left > 0) {
+			size_t n = evbuffer_get_length(in);
+			if (n == 0)
+				return;
+			if (n > fc->bdat_left)
+				n = fc->bdat_left;
+			evbuffer_remove_buffer(in, fc->data, n);
+			fc->bdat_left -= n;
+			if (fc->bdat_left == 0)
+				fake_bdat_done(fc);
+			continue;
+		}
 		if (fc->in_data) {
 			if (evbuffer_get_length(in) == 0)
 				return;
@@ -1184,6 +1228,212 @@ test_tls_required(void **state)
 	rig_free(r);
 }
 
+/* --- issue 9: BDAT, the trace offset, SMTPUTF8, DSN, BINARYMIME --- */
+
+#define RPATH	"Return-Path: <s@y.test>\r\n"
+#define MSG_DOT "Subject: dots\r\n\r\n.starts with a dot\r\nend\r\n"
+
+/* CHUNKING: one BDAT LAST of exactly the bytes past the trace prefix, no
+ * dot-stuffing, no DATA; MAIL and RCPT still pipelined. */
+static void
+test_bdat(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(1);
+	struct fake *f = &r->fakes[0];
+	f->caps = "PIPELINING|CHUNKING|SIZE 100000|8BITMIME";
+	struct smtp_client_msg *m =
+	    rig_msg(r, RPATH MSG_DOT, strlen(RPATH MSG_DOT), 2);
+	m->offset = strlen(RPATH);
+	m->size = strlen(MSG_DOT);
+	m->eightbit = true;
+	run_one_host(r, NULL);
+
+	char want_mail[80], want_bdat[40];
+	snprintf(want_mail, sizeof(want_mail),
+		 "MAIL FROM:<s@y.test> SIZE=%zu BODY=8BITMIME",
+		 strlen(MSG_DOT));
+	snprintf(want_bdat, sizeof(want_bdat), "BDAT %zu LAST",
+		 strlen(MSG_DOT));
+	assert_string_equal(f->cmds[1].line, want_mail);
+	assert_string_equal(f->cmds[2].line, "RCPT TO:<r0@x.test>");
+	assert_string_equal(f->cmds[3].line, "RCPT TO:<r1@x.test>");
+	assert_int_equal(f->cmds[2].batch, f->cmds[1].batch);
+	assert_int_equal(f->cmds[3].batch, f->cmds[1].batch);
+	assert_string_equal(f->cmds[4].line, want_bdat);
+	assert_int_equal(count_cmds(f, "DATA"), 0);
+	assert_int_equal(count_cmds(f, "BDAT"), 1);
+	assert_int_equal(f->n_msgs, 1);
+	assert_string_equal(f->msgs[0], MSG_DOT);
+	assert_int_equal(m->rcpts[0].result, SMTP_CLIENT_OK);
+	assert_int_equal(m->rcpts[1].result, SMTP_CLIENT_OK);
+	assert_false(m->rcpts[0].dsn_passed);
+	rig_free(r);
+
+	/* One nobody takes: no BDAT and no data at all, then RSET. */
+	r = rig_new(1);
+	f = &r->fakes[0];
+	f->caps = "PIPELINING|CHUNKING";
+	f->rcpt_codes[0] = 550;
+	m = rig_msg(r, MSG1, strlen(MSG1), 1);
+	run_one_host(r, NULL);
+	assert_int_equal(count_cmds(f, "BDAT"), 0);
+	assert_int_equal(f->n_msgs, 0);
+	assert_true(cmd_index(f, "RSET", 0) > 0);
+	assert_int_equal(m->rcpts[0].result, SMTP_CLIENT_PERM);
+	rig_free(r);
+}
+
+/* Without CHUNKING the trace prefix is skipped all the same. */
+static void
+test_offset_data(void **state)
+{
+	(void)state;
+	struct rig *r = rig_new(1);
+	struct fake *f = &r->fakes[0];
+	f->caps = "PIPELINING|SIZE 100000";
+	struct smtp_client_msg *m =
+	    rig_msg(r, RPATH MSG_DOT, strlen(RPATH MSG_DOT), 1);
+	m->offset = strlen(RPATH);
+	m->size = strlen(MSG_DOT);
+	run_one_host(r, NULL);
+	assert_int_equal(f->n_msgs, 1);
+	assert_string_equal(f->msgs[0], "Subject: dots\r\n\r\n"
+					"..starts with a dot\r\nend\r\n.\r\n");
+	assert_int_equal(m->rcpts[0].result, SMTP_CLIENT_OK);
+	rig_free(r);
+}
+
+/* RFC 6531 §3.2: SMTPUTF8 only when needed; a recipient that needs it
+ * fails with 5.6.7 at a server without it, the others go on. */
+static void
+test_smtputf8(void **state)
+{
+	(void)state;
+	for (int offered = 0; offered < 2; offered++) {
+		struct rig *r = rig_new(1);
+		struct fake *f = &r->fakes[0];
+		f->caps = offered ? "PIPELINING|SMTPUTF8" : "PIPELINING";
+		struct smtp_client_msg *m = rig_msg(r, MSG1, strlen(MSG1), 2);
+		m->smtputf8 = true;
+		m->rcpts[1].address = "j\xc3\xb6rg@x.test";
+		/* Asked for SMTPUTF8 but all ASCII: no parameter. */
+		struct smtp_client_msg *m2 = rig_msg(r, MSG1, strlen(MSG1), 1);
+		m2->smtputf8 = true;
+		/* The header is UTF-8: every recipient needs it. */
+		struct smtp_client_msg *m3 = rig_msg(r, MSG1, strlen(MSG1), 1);
+		m3->smtputf8 = true;
+		m3->utf8_always = true;
+		run_one_host(r, NULL);
+
+		int mail = cmd_index(f, "MAIL", 0);
+		assert_true(mail > 0);
+		if (offered) {
+			assert_string_equal(f->cmds[mail].line,
+					    "MAIL FROM:<s@y.test> SMTPUTF8");
+			assert_string_equal(f->cmds[mail + 2].line,
+					    "RCPT TO:<j\xc3\xb6rg@x.test>");
+			assert_int_equal(m->rcpts[1].result, SMTP_CLIENT_OK);
+			assert_int_equal(m3->rcpts[0].result, SMTP_CLIENT_OK);
+			assert_int_equal(count_cmds(f, "MAIL"), 3);
+		} else {
+			assert_string_equal(f->cmds[mail].line,
+					    "MAIL FROM:<s@y.test>");
+			assert_int_equal(m->rcpts[1].result, SMTP_CLIENT_PERM);
+			assert_int_equal(m->rcpts[1].code, 553);
+			assert_non_null(strstr(
+			    m->rcpts[1].text,
+			    "553 5.6.7 SMTPUTF8 is required, but was not "
+			    "offered by host mx.test[127.0.0.1]"));
+			assert_int_equal(m3->rcpts[0].result, SMTP_CLIENT_PERM);
+			assert_non_null(strstr(m3->rcpts[0].text, "5.6.7"));
+			/* m3 never got a MAIL: two transactions. */
+			assert_int_equal(count_cmds(f, "MAIL"), 2);
+			assert_int_equal(count_cmds(f, "RCPT TO:<j"), 0);
+		}
+		assert_int_equal(m->rcpts[0].result, SMTP_CLIENT_OK);
+		assert_int_equal(m2->rcpts[0].result, SMTP_CLIENT_OK);
+		int mail2 = cmd_index(f, "MAIL", (size_t)mail + 1);
+		assert_string_equal(f->cmds[mail2].line,
+				    "MAIL FROM:<s@y.test>");
+		rig_free(r);
+	}
+}
+
+/* RFC 3461 §5.2: the request passes on to a DSN server, and only to one. */
+static void
+test_dsn_passed_on(void **state)
+{
+	(void)state;
+	for (int offered = 0; offered < 2; offered++) {
+		struct rig *r = rig_new(1);
+		struct fake *f = &r->fakes[0];
+		f->caps = offered ? "DSN" : "8BITMIME";
+		struct smtp_client_msg *m = rig_msg(r, MSG1, strlen(MSG1), 2);
+		m->ret = 2;
+		m->envid = "QQ+314 159";
+		m->rcpts[0].notify = 1 | 2; /* SUCCESS,FAILURE */
+		m->rcpts[0].orcpt = "rfc822;a+b=c@x.test";
+		m->rcpts[1].notify = 8; /* NEVER */
+		m->rcpts[1].orcpt = "utf-8;j\\x{F6}@x.test";
+		run_one_host(r, NULL);
+		if (offered) {
+			assert_string_equal(f->cmds[1].line,
+					    "MAIL FROM:<s@y.test> RET=HDRS "
+					    "ENVID=QQ+2B314+20159");
+			assert_string_equal(f->cmds[2].line,
+					    "RCPT TO:<r0@x.test> "
+					    "NOTIFY=SUCCESS,FAILURE "
+					    "ORCPT=rfc822;a+2Bb+3Dc@x.test");
+			assert_string_equal(f->cmds[3].line,
+					    "RCPT TO:<r1@x.test> NOTIFY=NEVER "
+					    "ORCPT=utf-8;j\\x{F6}@x.test");
+		} else {
+			assert_string_equal(f->cmds[1].line,
+					    "MAIL FROM:<s@y.test>");
+			assert_string_equal(f->cmds[2].line,
+					    "RCPT TO:<r0@x.test>");
+		}
+		for (size_t k = 0; k < 2; k++) {
+			assert_int_equal(m->rcpts[k].result, SMTP_CLIENT_OK);
+			assert_int_equal(m->rcpts[k].dsn_passed, offered);
+		}
+		rig_free(r);
+	}
+}
+
+/* RFC 3030 §3: BINARYMIME only by BDAT to a BINARYMIME server. */
+static void
+test_binarymime(void **state)
+{
+	static const char bin[] = "Subject: b\r\n\r\n\x01\x00\xff\r\n.\r\nx";
+	(void)state;
+	for (int offered = 0; offered < 3; offered++) {
+		struct rig *r = rig_new(1);
+		struct fake *f = &r->fakes[0];
+		f->caps = offered == 2	 ? "CHUNKING|BINARYMIME|8BITMIME"
+			  : offered == 1 ? "BINARYMIME|8BITMIME"
+					 : "CHUNKING|8BITMIME";
+		struct smtp_client_msg *m = rig_msg(r, bin, sizeof(bin) - 1, 1);
+		m->body = SMTP_CLIENT_BINARYMIME;
+		m->eightbit = true;
+		run_one_host(r, NULL);
+		if (offered == 2) {
+			assert_string_equal(f->cmds[1].line,
+					    "MAIL FROM:<s@y.test> "
+					    "BODY=BINARYMIME");
+			assert_int_equal(f->n_msgs, 1);
+			assert_memory_equal(f->msgs[0], bin, sizeof(bin) - 1);
+			assert_int_equal(m->rcpts[0].result, SMTP_CLIENT_OK);
+		} else {
+			assert_int_equal(count_cmds(f, "MAIL"), 0);
+			assert_int_equal(m->rcpts[0].result, SMTP_CLIENT_PERM);
+			assert_non_null(strstr(m->rcpts[0].text, "5.6.3"));
+		}
+		rig_free(r);
+	}
+}
+
 int
 main(void)
 {
@@ -1205,6 +1455,11 @@ main(void)
 	    cmocka_unit_test(test_auth),
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_tls_required),
+	    cmocka_unit_test(test_bdat),
+	    cmocka_unit_test(test_offset_data),
+	    cmocka_unit_test(test_smtputf8),
+	    cmocka_unit_test(test_dsn_passed_on),
+	    cmocka_unit_test(test_binarymime),
 	};
 	if (getenv("PETREL_TEST_DEBUG") != NULL)
 		log_set_level(LOG_LEVEL_DEBUG);
