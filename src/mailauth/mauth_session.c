@@ -387,6 +387,39 @@ deadline_fire(evutil_socket_t fd, short what, void *arg)
 	try_finish(s);
 }
 
+/*
+ * helo_check - the HELO argument against the client: an address literal
+ * is its address or not; a name is the forward-confirmed reverse DNS
+ * name or not. RFC 5321 §4.1.4 forbids refusing a mismatch, so it is
+ * only recorded (the Received: line shows all three, as Postfix's does;
+ * the log says which way they compare).
+ */
+static const char *
+helo_check(const struct mauth_session *s)
+{
+	const char *h = s->helo;
+
+	if (h[0] == '[') {
+		char lit[128];
+		uint8_t a[16];
+		bool v6 = strncasecmp(h + 1, "IPv6:", 5) == 0;
+		snprintf(lit, sizeof(lit), "%s", h + (v6 ? 6 : 1));
+		char *end = strchr(lit, ']');
+		if (end)
+			*end = '\0';
+		int fam = v6 ? AF_INET6 : AF_INET;
+		if (inet_pton(fam, lit, a) == 1 && fam == s->family &&
+		    memcmp(a, s->ip, fam == AF_INET ? 4 : 16) == 0)
+			return "literal-matches-ip";
+		return "literal-differs";
+	}
+	if (s->iprev_o.result == IPREV_PASS &&
+	    strcasecmp(h, s->iprev_o.name) == 0)
+		return "matches-rdns";
+	return s->iprev_o.result == IPREV_PASS ? "differs-from-rdns"
+					       : "unverified";
+}
+
 static void
 log_results(const struct mauth_session *s, const struct mauth_results *r)
 {
@@ -397,12 +430,12 @@ log_results(const struct mauth_session *s, const struct mauth_results *r)
 			strbuf_adds(&d, ",");
 		strbuf_adds(&d, dkim_result_name(r->dkim[i].result));
 	}
-	log_info("%s: auth: iprev=%s%s%s%s spf=%s (queries=%u lookups=%u) "
-		 "helo-spf=%s dkim=%s dmarc=%s%s%s",
+	log_info("%s: auth: iprev=%s%s%s%s helo=%s spf=%s (queries=%u "
+		 "lookups=%u) helo-spf=%s dkim=%s dmarc=%s%s%s",
 		 s->id, iprev_result_name(r->iprev.result),
 		 r->iprev.name[0] ? " (" : "", r->iprev.name,
-		 r->iprev.name[0] ? ")" : "", spf_result_name(r->spf.result),
-		 r->spf.queries, r->spf.lookups,
+		 r->iprev.name[0] ? ")" : "", helo_check(s),
+		 spf_result_name(r->spf.result), r->spf.queries, r->spf.lookups,
 		 r->helo_checked ? spf_result_name(r->spf_helo.result) : "-",
 		 d.p ? d.p : "none",
 		 r->dmarc_checked ? dmarc_result_name(r->dmarc.result) : "-",

@@ -209,6 +209,9 @@ def test_signed_mail_verifies_at_the_other_end(world):
     # and out.a.ptest's A; three of its terms count towards the limit
     # of 10 (include, mx, a).
     assert b.log().count("spf=pass (queries=5 lookups=3)") == 2
+    # A's HELO is its host name, not the name its address resolves to.
+    assert b.log().count("iprev=pass (out.a.ptest) helo=differs-from-rdns") \
+        == 2
 
 
 FORGED = (b"From: The CEO <ceo@a.ptest>\r\n"
@@ -243,6 +246,7 @@ def test_forged_from_marked_under_none(world):
     assert "iprev=fail policy.iprev=127.0.0.4" in ar
     rcvd = header(msg, "Received")[0]
     assert rcvd.startswith("from evil.ptest (unknown [127.0.0.4])"), rcvd
+    assert "iprev=fail helo=unverified" in b.log()
 
 
 NODMARC = (b"From: someone@nodmarc.ptest\r\n"
@@ -312,6 +316,19 @@ def test_dns_timeout_is_451(world):
     ar = header(b.wait_mailbox("bob", 1, domain="b.ptest")[0],
                 "Authentication-Results")[0]
     assert "spf=temperror" in ar
+
+
+def test_helo_literal_compared(world):
+    b = world.start_b()
+    for helo, want in (("[127.0.0.4]", "literal-matches-ip"),
+                       ("[127.0.0.7]", "literal-differs")):
+        code, resp = send_raw(EVIL_IP, world.port, "x@evil.ptest",
+                              "bob@b.ptest", NODMARC, helo=helo)
+        assert code == 250, resp
+        assert f"helo={want}" in b.log()
+    rcvd = header(b.wait_mailbox("bob", 2, domain="b.ptest")[1],
+                  "Received")[0]
+    assert rcvd.startswith("from [127.0.0.7] (unknown [127.0.0.4])"), rcvd
 
 
 def test_incoming_claim_of_our_name_removed(world):
