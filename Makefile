@@ -72,7 +72,7 @@ UNIT_REL  := $(UNIT:tests/unit/%.c=build/tests/%)
 UNIT_ASAN := $(UNIT:tests/unit/%.c=build-asan/tests/%)
 
 .PHONY: all asan deps run test unit pytest fuzz fuzz-short bench format \
-	format-check clean install
+	format-check clean install bench-mailauth
 .SECONDARY:
 
 all: build/petrel
@@ -137,14 +137,23 @@ fuzz-short: $(FUZZ_BIN)
 		grep -E '^Done|stat::number_of_executed_units' \
 		    build-fuzz/$$n.log || true; done
 
-bench: deps build/petrel
+bench: deps build/petrel build/bench/mailauth
 	@sh bench/run.sh
+	@build/bench/mailauth
+
+# Mail authentication's CPU cost per message (bench/mailauth.c).
+build/bench/mailauth: build/obj/bench/mailauth.o build/libpetrel.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_REL) -o $@ $^ $(PKG_LIBS) -lpthread
+bench-mailauth: build/bench/mailauth
+	@build/bench/mailauth
 
 format:
-	clang-format -i $$(find src tests/unit fuzz -name '*.[ch]')
+	clang-format -i $$(find src tests/unit fuzz bench -name '*.[ch]')
 
 format-check:
-	clang-format --dry-run -Werror $$(find src tests/unit fuzz -name '*.[ch]')
+	clang-format --dry-run -Werror $$(find src tests/unit fuzz bench -name '*.[ch]')
 
 PREFIX ?= /usr/local
 # sendmail for every local user (README, "sendmail"): as root, the binary

@@ -24,7 +24,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: petrel [-c FILE] [-o KEY=VALUE]... COMMAND [ARGS]\n"
 		"commands: serve, check-config, domain, user, alias, queue, "
-		"badmail, admin, sendmail, dns-records\n");
+		"badmail, admin, sendmail, dns-records, dkim\n");
 }
 
 int
@@ -136,6 +136,8 @@ main(int argc, char **argv)
 		status = cli_sendmail(&cfg, rest, rargv);
 	else if (strcmp(cmd, "dns-records") == 0)
 		status = cli_dns_records(&cfg, rest, rargv);
+	else if (strcmp(cmd, "dkim") == 0)
+		status = cli_dkim(&cfg, rest, rargv);
 	else {
 		fprintf(stderr, "petrel: unknown command '%s'\n", cmd);
 		usage();

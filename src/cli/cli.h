@@ -30,6 +30,7 @@ int cli_sendmail(const struct config *cfg, int argc, char **argv);
  */
 void cli_sendmail_setgid(bool sendmail);
 int cli_dns_records(const struct config *cfg, int argc, char **argv);
+int cli_dkim(const struct config *cfg, int argc, char **argv);
 
 int cli_admin(const struct config *cfg, int argc, char **argv);
 int cli_badmail(const struct config *cfg, int argc, char **argv);

@@ -44,6 +44,7 @@ enum config_kind {
 	KIND_DURATION, /* 30s, 5m, 1h, 5d; >= min */
 	KIND_BOOL,
 	KIND_LOGLEVEL,
+	KIND_POLICY, /* "none" or "enforce" (mail authentication), a bool */
 };
 
 struct config_key {
@@ -103,6 +104,9 @@ static const struct config_key config_keys[] = {
     {"admin_log_lines", KIND_UINT, OFF(admin_log_lines), 0},
     {"delay_warning_time", KIND_DURATION, OFF(delay_warning_time), 0},
     {"sendmail_group", KIND_STR, OFF(sendmail_group), 0},
+    {"spf_policy", KIND_POLICY, OFF(spf_enforce), 0},
+    {"dmarc_policy", KIND_POLICY, OFF(dmarc_enforce), 0},
+    {"mailauth_dns_timeout", KIND_DURATION, OFF(mailauth_dns_timeout), 1},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -157,6 +161,9 @@ static const struct {
     {"admin_log_lines", "10000"},
     {"delay_warning_time", "4h"},
     {"sendmail_group", "petrel-drop"},
+    {"spf_policy", "none"},
+    {"dmarc_policy", "none"},
+    {"mailauth_dns_timeout", "20s"},
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -793,6 +800,17 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		}
 		*(bool *)field = b;
 		return 0;
+	case KIND_POLICY:
+		if (strcasecmp(value, "none") == 0) {
+			*(bool *)field = false;
+		} else if (strcasecmp(value, "enforce") == 0) {
+			*(bool *)field = true;
+		} else {
+			set_err(err, errlen, "bad %s '%s' (none or enforce)",
+				k->name, quote(value, q));
+			return -1;
+		}
+		return 0;
 	case KIND_LOGLEVEL:
 		for (i = 0; i < 4; i++)
 			if (strcasecmp(value, log_levels[i]) == 0)
@@ -1094,6 +1112,9 @@ config_print(const struct config *cfg, FILE *out)
 		case KIND_BOOL:
 			fputs(*(const bool *)field ? " yes" : " no", out);
 			break;
+		case KIND_POLICY:
+			fputs(*(const bool *)field ? " enforce" : " none", out);
+			break;
 		}
 		fputc('\n', out);
 	}
@@ -1122,6 +1143,9 @@ static const char *const live_keys[] = {
     "admin_session_lifetime",
     "metrics_networks",
     "delay_warning_time",
+    "spf_policy",
+    "dmarc_policy",
+    "mailauth_dns_timeout",
 };
 
 static bool

@@ -106,6 +106,10 @@ struct config {
 	unsigned delay_warning_time; /* default 4h; 0 = no delay notices */
 	char *sendmail_group;	     /* setgid group of `petrel sendmail`: may
 					write data_dir/maildrop/ (issue 9) */
+	/* mail authentication (README, "Mail authentication") */
+	bool spf_enforce;	       /* spf_policy: none (false) | enforce */
+	bool dmarc_enforce;	       /* dmarc_policy: none | enforce */
+	unsigned mailauth_dns_timeout; /* default 20s per look-up */
 };
 
 /*

@@ -99,6 +99,7 @@ struct dns {
 	struct event_base *base;
 	struct ub_ctx *ctx;
 	struct dns_query *queries;
+	struct dns_raw *raws; /* dns_query_raw, below */
 	unsigned timeout;
 	bool closing;
 };
@@ -875,6 +876,12 @@ dns_new(struct event_base *base, const char (*servers)[80], size_t n_servers,
 	 */
 	static const char *const options[][2] = {
 	    {"do-not-query-localhost:", "no"},
+	    /* Reverse look-ups (the SMTP client's PTR, SPF's ptr) go to
+	     * the forwarder also for loopback and private addresses,
+	     * which unbound would otherwise answer itself (RFC 6303). */
+	    {"local-zone:", "127.in-addr.arpa. transparent"},
+	    {"unblock-lan-zones:", "yes"},
+	    {"insecure-lan-zones:", "yes"},
 	};
 	struct dns *dns;
 	int r;
@@ -938,6 +945,8 @@ dns_free(struct dns **dnsp)
 	/* Cancelled first, so tearing the context down calls back no one. */
 	for (q = dns->queries; q; q = q->next)
 		query_stop_subs(q);
+	while (dns->raws)
+		dns_raw_cancel(dns->raws);
 	dns->closing = true;
 	ub_ctx_delete(dns->ctx);
 	for (q = dns->queries; q; q = next) {
@@ -945,4 +954,153 @@ dns_free(struct dns **dnsp)
 		query_free(q);
 	}
 	free(dns);
+}
+
+/* ---- raw queries (mail authentication: TXT, PTR, A, AAAA, MX) -------- */
+
+/*
+ * A raw query hands the packet over undecoded; like the MX queries it
+ * answers from an event (never inside unbound's callback or before
+ * dns_query_raw returns) and has its own time-out, as SPF and DKIM
+ * want a shorter one than delivery (RFC 7208 §4.6.4: about 20 s).
+ */
+struct dns_raw {
+	struct dns *dns;
+	struct dns_raw *prev, *next;
+	int id; /* unbound's async id while pending; -1 once answered */
+	dns_raw_cb *cb;
+	void *arg;
+	struct event *done_ev, *timer_ev;
+	enum dns_status status;
+	int rcode;
+	uint8_t *pkt;
+	size_t len;
+};
+
+static void
+raw_unlink_free(struct dns_raw *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->dns->raws = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	if (r->id > 0)
+		(void)ub_cancel(r->dns->ctx, r->id);
+	if (r->done_ev)
+		event_free(r->done_ev);
+	if (r->timer_ev)
+		event_free(r->timer_ev);
+	free(r->pkt);
+	free(r);
+}
+
+static void
+raw_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_raw *r = arg;
+	dns_raw_cb *cb = r->cb;
+	void *cb_arg = r->arg;
+	enum dns_status status = r->status;
+	int rcode = r->rcode;
+	uint8_t *pkt = r->pkt;
+	size_t len = r->len;
+
+	(void)fd;
+	(void)what;
+	r->pkt = NULL;
+	raw_unlink_free(r); /* the callback may free the resolver */
+	cb(status, rcode, pkt, len, cb_arg);
+	free(pkt);
+}
+
+static void
+raw_cb(void *arg, int rcode, void *packet, int packet_len, int sec,
+       char *why_bogus, int was_ratelimited)
+{
+	struct dns_raw *r = arg;
+	const uint8_t *p = packet;
+
+	(void)why_bogus;
+	(void)was_ratelimited;
+	if (r->dns->closing || r->id == -1)
+		return;
+	r->id = -1; /* answered: nothing to cancel */
+	if (rcode == RCODE_NOERROR && p && packet_len >= 12)
+		rcode = p[3] & 0x0f;
+	r->rcode = rcode;
+	if (rcode == RCODE_NXDOMAIN) {
+		r->status = DNS_PERMFAIL;
+	} else if (rcode != RCODE_NOERROR || !p || packet_len < 12 ||
+		   sec == SEC_BOGUS) {
+		r->status = DNS_TEMPFAIL;
+	} else {
+		r->status = DNS_OK;
+		r->len = (size_t)packet_len;
+		r->pkt = xmalloc(r->len);
+		memcpy(r->pkt, p, r->len);
+	}
+	evtimer_del(r->timer_ev);
+	event_active(r->done_ev, 0, 0);
+}
+
+static void
+raw_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_raw *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->id > 0)
+		(void)ub_cancel(r->dns->ctx, r->id);
+	r->id = -1;
+	r->status = DNS_TEMPFAIL;
+	r->rcode = -1;
+	event_active(r->done_ev, 0, 0);
+}
+
+struct dns_raw *
+dns_query_raw(struct dns *dns, const char *name, int type, unsigned timeout,
+	      dns_raw_cb *cb, void *arg)
+{
+	struct dns_raw *r;
+	struct timeval tv = {.tv_sec = timeout ? timeout : dns->timeout};
+	int id = 0, err;
+
+	if (strlen(name) == 0 || strlen(name) > 255)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	r->dns = dns;
+	r->cb = cb;
+	r->arg = arg;
+	r->done_ev = event_new(dns->base, -1, 0, raw_done, r);
+	r->timer_ev = evtimer_new(dns->base, raw_timeout, r);
+	r->next = dns->raws;
+	if (r->next)
+		r->next->prev = r;
+	dns->raws = r;
+	if (!r->done_ev || !r->timer_ev) {
+		raw_unlink_free(r);
+		return NULL;
+	}
+	evtimer_add(r->timer_ev, &tv);
+	err = ub_resolve_event(dns->ctx, name, type, C_IN, r, raw_cb, &id);
+	if (err != 0 && r->id != -1) {
+		/* A name unbound cannot parse will never resolve. */
+		r->id = -1;
+		r->status = err == UB_SYNTAX ? DNS_PERMFAIL : DNS_TEMPFAIL;
+		r->rcode = err == UB_SYNTAX ? RCODE_NXDOMAIN : 2;
+		evtimer_del(r->timer_ev);
+		event_active(r->done_ev, 0, 0);
+	} else if (r->id != -1) {
+		r->id = id;
+	}
+	return r;
+}
+
+void
+dns_raw_cancel(struct dns_raw *r)
+{
+	raw_unlink_free(r);
 }

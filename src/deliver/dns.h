@@ -90,6 +90,30 @@ struct dns_query *dns_resolve_host(struct dns *dns, const char *host,
 void dns_cancel(struct dns *dns, struct dns_query *q);
 
 /*
+ * dns_raw_cb - a raw answer: status DNS_OK with the packet (pkt, len:
+ * the answer as unbound returns it, for src/deliver/dns_wire.h to
+ * decode), DNS_PERMFAIL for NXDOMAIN (pkt may be NULL), DNS_TEMPFAIL for
+ * a time-out, SERVFAIL and the like (pkt NULL). rcode: the DNS rcode
+ * (-1 on a time-out).
+ */
+typedef void dns_raw_cb(enum dns_status status, int rcode, const uint8_t *pkt,
+			size_t len, void *arg);
+
+struct dns_raw;
+
+/*
+ * dns_query_raw - one query of any type (TXT, PTR, A, AAAA, MX for mail
+ * authentication) on the same resolver. timeout: seconds, 0 = the
+ * resolver's. cb runs later on the loop, never before this returns.
+ * Returns a handle for dns_raw_cancel, or NULL (cb never called).
+ */
+struct dns_raw *dns_query_raw(struct dns *dns, const char *name, int type,
+			      unsigned timeout, dns_raw_cb *cb, void *arg);
+
+/* dns_raw_cancel - cb will not be called (only before it has run). */
+void dns_raw_cancel(struct dns_raw *r);
+
+/*
  * dns_set_timeout - the hard cap on one dns_resolve_* (default 30 s;
  * unbound's own retries run inside it). Expiry gives DNS_TEMPFAIL
  * "DOMAIN: DNS lookup timed out". For tests and impatient callers.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "mailauth/dkim_keys.h"
 #include "smtp/smtp_addr.h"
 #include "util/xalloc.h"
 
@@ -56,7 +57,29 @@ dns_records_build(const struct config *cfg, const char *domain,
 	    "alignment, and where they report");
 	free(dmarc);
 	free(name);
+
+	/* DKIM: every key on disk, the standby ones too, so a new key's
+	 * record can be published before `petrel dkim activate`. */
+	struct dkim_key_list keys = {0};
+	char kerr[256];
+	if (dkim_keys_list(cfg->data_dir, d, &keys, kerr, sizeof(kerr)) == 0)
+		for (size_t i = 0; i < keys.n; i++)
+			dns_records_dkim(&keys.items[i], out);
+	dkim_key_list_free(&keys);
 	return 0;
+}
+
+void
+dns_records_dkim(const struct dkim_key_info *k, struct dns_records *out)
+{
+	char *name = xasprintf("%s._domainkey.%s.", k->selector, k->domain);
+	char *note =
+	    xasprintf("DKIM: public key %s (%s, %d bits, %s)", k->selector,
+		      dkim_alg_name(k->alg), k->bits,
+		      k->active ? "signing" : "standby: not signing yet");
+	add(out, name, "TXT", k->record, note);
+	free(note);
+	free(name);
 }
 
 void

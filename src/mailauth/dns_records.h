@@ -32,6 +32,11 @@ struct dns_records {
 int dns_records_build(const struct config *cfg, const char *domain,
 		      struct dns_records *out, char *err, size_t errlen);
 
+struct dkim_key_info;
+
+/* dns_records_dkim - append the TXT record of one DKIM key. */
+void dns_records_dkim(const struct dkim_key_info *k, struct dns_records *out);
+
 /* dns_records_free - free the items and reset to empty. */
 void dns_records_free(struct dns_records *r);
 

@@ -21,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "mailauth/mauth_session.h"
 #include "net/tls.h"
 #include "queue/commit.h"
 #include "queue/queue.h"
@@ -80,10 +82,13 @@ received_line(struct smtp_session *s)
 			    : s->authenticated		 ? "ESMTPA"
 							 : "ESMTP";
 	bool utf8 = s->env.smtputf8 & QUEUE_UTF8_REQUESTED;
-	return xasprintf("Received: from %s ([%s])\r\n%s%s"
+	/* Postfix's form, "from HELO (VERIFIED-NAME [IP])" (smtp_mauth.c). */
+	char from[600];
+	smtp_mauth_received_from(s, from, sizeof(from));
+	return xasprintf("Received: from %s\r\n%s%s"
 			 "\tby %s (petrel) with %s%s id %s%s;\r\n\t%s\r\n",
-			 s->helo, s->addr, tls_info, auth_info,
-			 s->srv->cfg->hostname, utf8 ? "UTF8" : "",
+			 from, tls_info, auth_info, s->srv->cfg->hostname,
+			 utf8 ? "UTF8" : "",
 			 utf8 && s->esmtp ? proto + 1 : proto, s->env.id,
 			 for_info, date);
 }
@@ -122,6 +127,8 @@ smtp_msg_begin(struct smtp_session *s)
 	smtp_hdrfilter_init(&s->hf);
 	smtp_hops_init(&s->hops);
 	s->hops.count = 1; /* ours */
+	/* The message passes mail authentication's gate (smtp_mauth.c). */
+	smtp_mauth_begin(s);
 	return 0;
 }
 
@@ -142,9 +149,7 @@ store(struct smtp_session *s, const char *buf, size_t len)
 	s->data_size += len;
 	if (!s->too_big) {
 		smtp_hops_feed(&s->hops, buf, len);
-		if (s->write_errno == 0 &&
-		    fsutil_write_all(s->spool_fd, buf, len) < 0)
-			s->write_errno = errno;
+		smtp_mauth_feed(s, buf, len);
 	}
 }
 
@@ -247,6 +252,8 @@ smtp_msg_end(struct smtp_session *s)
 
 	/* A last line that never ended (BDAT only) may still be held. */
 	store(s, tail, smtp_hdrfilter_finish(&s->hf, tail));
+	if (!s->too_big)
+		smtp_mauth_flush(s); /* what the gate held, into the file */
 	if (s->too_big) {
 		log_info("%s: reject: message size exceeds %" PRIu64, s->env.id,
 			 cfg->max_message_size);
@@ -266,10 +273,23 @@ smtp_msg_end(struct smtp_session *s)
 	}
 	if (s->hf.header_8bit)
 		s->env.smtputf8 |= QUEUE_UTF8_HEADERS;
+	/* SPF, DKIM, DMARC; then smtp_msg_commit() or a refusal. */
+	s->state = SMTP_STATE_MAUTH;
+	smtp_mauth_end(s);
+	return true;
+}
+
+void
+smtp_msg_commit(struct smtp_session *s, const char *top, size_t top_len)
+{
 	struct queue_commit *job = xcalloc(1, sizeof(*job));
 	job->env = s->env; /* moves ownership */
 	memset(&s->env, 0, sizeof(s->env));
 	job->env.size = s->data_size;
+	/* What is stored: forged Authentication-Results are gone. */
+	struct stat st;
+	if (s->spool_fd >= 0 && fstat(s->spool_fd, &st) == 0)
+		job->env.size = (uint64_t)st.st_size;
 	job->spool_fd = s->spool_fd;
 	snprintf(job->spool_path, sizeof(job->spool_path), "%s", s->spool_path);
 	s->spool_fd = -1;
@@ -281,6 +301,10 @@ smtp_msg_end(struct smtp_session *s)
 	 * committer puts them on top of the message, below Return-Path
 	 * (queue_spool_add_top, queue/spool.h).
 	 */
+	if (top_len > 0) {
+		job->top_fields = xstrndup(top, top_len);
+		job->top_len = top_len;
+	}
 	job->done = commit_done;
 	job->arg = s;
 	job->ctx = s->srv;
@@ -288,5 +312,4 @@ smtp_msg_end(struct smtp_session *s)
 	s->n_rcpt_ok = s->n_rcpt_failed = 0;
 	s->state = SMTP_STATE_COMMIT;
 	commit_submit(s->srv->commit, job);
-	return true;
 }

@@ -31,6 +31,7 @@
 #include "smtp/smtp_dot.h"
 #include "smtp/smtp_hops.h"
 #include "smtp/smtp_parse.h"
+#include "mailauth/mauth_session.h"
 #include "store/directory.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -170,7 +171,8 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		smtp_session_resume(s);
 		return;
 	}
-	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_AUTH) {
+	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_AUTH ||
+	    s->state == SMTP_STATE_MAUTH) {
 		/* Our own work is pending, not the client's. */
 		smtp_session_deadline(s, s->srv->cfg->smtp_timeout);
 		return;
@@ -190,6 +192,8 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 void
 smtp_transaction_reset(struct smtp_session *s)
 {
+	if (s->mauth)
+		mauth_session_rset(s->mauth);
 	smtp_msg_discard(s);
 	queue_envelope_free(&s->env);
 	s->n_rcpt_ok = 0;
@@ -253,6 +257,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_command *c)
 	s->helo[n] = '\0';
 	/* RFC 5321 §4.1.4: EHLO/HELO also resets any transaction. */
 	smtp_transaction_reset(s);
+	mauth_session_helo(s->mauth, s->helo, smtp_mauth_checked(s));
 	s->esmtp = c->verb == SMTP_VERB_EHLO;
 	s->state = SMTP_STATE_READY;
 	ehlo_reply(s, s->esmtp);
@@ -316,6 +321,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 	s->env.ret = (enum queue_ret)args.ret;
 	s->env.envid = args.has_envid ? xstrdup(args.envid) : NULL;
 	s->state = SMTP_STATE_MAIL;
+	mauth_session_mail(s->mauth, sender, smtp_mauth_checked(s));
 	log_info("%s: client=[%s], helo=%s, from=<%s>", s->env.id, s->addr,
 		 s->helo, sender);
 	smtp_reply(s, 250, "2.1.0", "Ok");
@@ -482,6 +488,15 @@ cmd_data(struct smtp_session *s, const struct smtp_command *c)
 		smtp_reply(s, 503, "5.5.1", "BODY=BINARYMIME requires BDAT");
 		return;
 	}
+	/* The Received: line names the client's verified host name: wait
+	 * for the reverse DNS if it is not in yet (smtp_mauth.c). */
+	smtp_mauth_data(s);
+}
+
+/* smtp_data_begin - DATA goes ahead: the spool file, then 354. */
+void
+smtp_data_begin(struct smtp_session *s)
+{
 	if (smtp_msg_begin(s) < 0) {
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
@@ -768,7 +783,8 @@ smtp_session_process(struct smtp_session *s)
 	static char line[SMTP_AUTH_LINE_MAX + 1];
 
 	while (s->state != SMTP_STATE_CLOSING &&
-	       s->state != SMTP_STATE_COMMIT && s->state != SMTP_STATE_AUTH) {
+	       s->state != SMTP_STATE_COMMIT && s->state != SMTP_STATE_AUTH &&
+	       s->state != SMTP_STATE_MAUTH) {
 		if (s->errors > s->srv->cfg->max_errors) {
 			log_info("[%s]: too many errors, disconnecting",
 				 s->addr);
@@ -949,6 +965,7 @@ smtp_session_free(struct smtp_session *s)
 		s->job->arg = NULL; /* it completes without us */
 	log_debug("disconnect from [%s]", s->addr);
 	smtp_auth_detach(s);
+	mauth_session_free(&s->mauth);
 	event_free(s->deadline);
 	smtp_msg_discard(s);
 	queue_envelope_free(&s->env);
@@ -1013,6 +1030,8 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 		return;
 	}
 	s->deadline = evtimer_new(srv->base, deadline_cb, s);
+	/* The reverse DNS starts now; it is wanted at DATA at the latest. */
+	s->mauth = mauth_session_new(srv->base, srv->dns, cfg, sa);
 	server_session_add(srv, &s->link, &smtp_proto, s);
 
 	session_setup_bev(s);
@@ -1052,6 +1071,11 @@ smtp_session_shutdown(void *arg)
 	s->shutdown = true;
 	if (s->state == SMTP_STATE_COMMIT || s->state == SMTP_STATE_CLOSING)
 		return;
+	if (s->state == SMTP_STATE_MAUTH) {
+		/* Nothing was promised yet: the checks are dropped. */
+		mauth_session_abort(s->mauth);
+		smtp_transaction_reset(s);
+	}
 	s->sasl = SMTP_SASL_NONE;
 	smtp_reply(s, 421, "4.3.2", "%s Service shutting down",
 		   s->srv->cfg->hostname);

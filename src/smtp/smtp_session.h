@@ -43,6 +43,7 @@ enum smtp_state {
 	SMTP_STATE_CLOSING = 1 << 6, /* flushing the last reply */
 	SMTP_STATE_AUTH = 1 << 7,    /* waiting for a password check */
 	SMTP_STATE_BDAT = 1 << 8,    /* reading the octets of a BDAT chunk */
+	SMTP_STATE_MAUTH = 1 << 9,   /* waiting for mail authentication */
 };
 
 #define SMTP_STATES_ANY                                                        \
@@ -116,7 +117,12 @@ struct smtp_session {
 	int bdat_code;		     /* ... this reply */
 	const char *bdat_enhanced;
 	const char *bdat_text;
+
+	/* Mail authentication (src/smtp/smtp_mauth.c). */
+	struct mauth_session *mauth;
 };
+
+struct mauth_session;
 
 /*
  * smtp_reply - append one reply. code < 0 means a continuation line
@@ -127,6 +133,25 @@ void smtp_reply(struct smtp_session *s, int code, const char *enhanced,
 
 /* smtp_session_resume - process buffered input again (after a wait). */
 void smtp_session_resume(struct smtp_session *s);
+
+/* smtp_data_begin - DATA, once the reverse DNS is in (smtp_server.c). */
+void smtp_data_begin(struct smtp_session *s);
+
+/*
+ * smtp_mauth - mail authentication in the session (smtp_mauth.c):
+ * which sessions are checked, the reverse DNS the Received: line needs
+ * (smtp_mauth_data waits for it, then calls smtp_data_begin), the
+ * message through the gate (begin, feed, flush), and the verdict at its
+ * end (smtp_mauth_end: a refusal, or smtp_msg_commit with the fields).
+ */
+bool smtp_mauth_checked(const struct smtp_session *s);
+void smtp_mauth_data(struct smtp_session *s);
+void smtp_mauth_begin(struct smtp_session *s);
+void smtp_mauth_feed(struct smtp_session *s, const char *p, size_t len);
+void smtp_mauth_flush(struct smtp_session *s);
+void smtp_mauth_end(struct smtp_session *s);
+void smtp_mauth_received_from(const struct smtp_session *s, char *out,
+			      size_t cap);
 
 /* smtp_auth_cmd - the AUTH command (smtp_auth.c). */
 void smtp_auth_cmd(struct smtp_session *s, const struct smtp_command *c);
@@ -169,10 +194,17 @@ void smtp_msg_write(struct smtp_session *s, const char *buf, size_t len);
 
 /*
  * smtp_msg_end - the message is complete: refuse it (reply sent, the
- * transaction reset: returns false) or hand it to the committer (state
- * COMMIT; the 250 follows when it is durable: returns true).
+ * transaction reset: returns false) or go on to mail authentication
+ * (state MAUTH, then smtp_msg_commit: returns true).
  */
 bool smtp_msg_end(struct smtp_session *s);
+
+/*
+ * smtp_msg_commit - hand the message to the committer (state COMMIT;
+ * the 250 follows when it is durable), with header fields for its top
+ * (top_len bytes, maybe 0; queue/spool.h puts them below Return-Path).
+ */
+void smtp_msg_commit(struct smtp_session *s, const char *top, size_t top_len);
 
 /* smtp_msg_discard - close and remove the spool file, if any. */
 void smtp_msg_discard(struct smtp_session *s);

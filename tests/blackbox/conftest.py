@@ -3,6 +3,7 @@ temporary data_dir, talk to it with real clients, and check on teardown
 that it stopped cleanly (exit 0: no sanitizer report, no leak)."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -67,6 +68,10 @@ class DNS:
         "host-record=mx.example.net,127.0.0.9",
         "local=/example.net/",
         "local=/ptest/",
+        # Reverse DNS of 127.0.0.x: unknown addresses have no name
+        # (NXDOMAIN), not a failed look-up; tests add host-record= or
+        # ptr-record= lines for the names they need.
+        "local=/127.in-addr.arpa/",
     ]
 
     def __init__(self, workdir: Path, records=()):
@@ -122,6 +127,69 @@ def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def txt_record(name, text):
+    """A dnsmasq txt-record line for name: text as quoted strings of at
+    most 255 octets (RFC 1035 §3.3.14), as a DKIM key needs."""
+    parts = [text[i:i + 255] for i in range(0, len(text), 255)] or [""]
+    quoted = ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                      for p in parts)
+    return f"txt-record={name.rstrip('.')},{quoted}"
+
+
+def published_records(petrel, domain):
+    """dnsmasq lines for the TXT records `petrel dns-records DOMAIN`
+    prints (SPF, DMARC and one per DKIM key), so a test DNS serves what
+    the operator would publish."""
+    out = petrel.cli("dns-records", domain).stdout
+    lines = []
+    for line in out.splitlines():
+        if line.startswith(";") or "\tIN\tTXT\t" not in line:
+            continue
+        name, rest = line.split("\tIN\tTXT\t", 1)
+        text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', rest))
+        lines.append(txt_record(name, text.replace('\\"', '"')))
+    return lines
+
+
+def txt_lookup_for(server):
+    """A dkimpy dnsfunc that asks the test DNS (dnspython), so an
+    independent verifier sees the records petrel's DNS serves."""
+    import dns.exception
+    import dns.resolver
+    host, port = server.split(":")
+
+    def dnsfunc(name, timeout=5):
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers = [host]
+        r.port = int(port)
+        r.lifetime = timeout
+        try:
+            ans = r.resolve(name.decode().rstrip("."), "TXT")
+        except dns.exception.DNSException:
+            return None
+        return b"".join(ans[0].strings)
+    return dnsfunc
+
+
+@pytest.fixture
+def dns_factory(tmp_path):
+    """DNS servers with a test's own records (TXT for SPF/DKIM/DMARC,
+    ptr-record= and host-record= for reverse DNS of 127.0.0.x: a
+    host-record makes the PTR too, so its name is forward-confirmed)."""
+    made = []
+
+    def make(records):
+        workdir = tmp_path / f"dns{len(made)}"
+        workdir.mkdir()
+        d = DNS(workdir, records)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.stop()
 
 
 @pytest.fixture(scope="session")
@@ -245,9 +313,18 @@ def strip_return_path(msg: bytes) -> bytes:
 
 def body_of(msg: bytes) -> bytes:
     """The message without petrel's own Received: field on top (and the
-    Return-Path: above it, when this is the final delivery's copy)."""
+    Return-Path: above it, when this is the final delivery's copy, and
+    the Authentication-Results field below that, for mail checked on
+    port 25 from an untrusted address)."""
     if msg.startswith(b"Return-Path: "):
         msg = strip_return_path(msg)
+    if msg.startswith(b"Authentication-Results: "):
+        end = 0
+        while True:
+            end = msg.index(b"\r\n", end) + 2
+            if msg[end:end + 1] not in (b" ", b"\t"):
+                break
+        msg = msg[end:]
     assert msg.startswith(b"Received: from ")
     end = 0
     while True:  # the field ends at a CRLF not followed by a fold
@@ -261,13 +338,14 @@ def petrel_factory(tmp_path, dns):
     made = []
 
     def make(name="p", host="127.0.0.1", extra=None, users=("alice", "bob"),
-             start=True, parent=None):
+             start=True, parent=None, dns_server=None):
         # parent: where the instance's folder goes (default tmp_path, which
         # only root can enter; the privilege-drop tests need one that
         # their unprivileged user can traverse).
         base = Path(parent or tmp_path) / name
         base.mkdir()
-        p = Petrel(base, host=host, extra=extra, dns_server=dns.server)
+        p = Petrel(base, host=host, extra=extra,
+                   dns_server=dns_server or dns.server)
         p.cli("domain", "add", "example.org")
         for u in users:
             p.cli("user", "add", f"{u}@example.org", input="secret\n")

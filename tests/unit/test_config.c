@@ -518,6 +518,11 @@ test_files(void **state)
 	     "line 1: bad log_level 'verbose' (debug, info, warning or "
 	     "error)"},
 	    {"log_level = WARNING\n", 0, NULL},
+	    {"spf_policy = reject\n", 0,
+	     "line 1: bad spf_policy 'reject' (none or enforce)"},
+	    {"dmarc_policy = Enforce\n", 0, NULL},
+	    {"mailauth_dns_timeout = 0\n", 0,
+	     "line 1: bad duration '0' for mailauth_dns_timeout"},
 	    {"hostname =\n", 0, "line 1: bad host name '' for hostname"},
 	    {"data_dir =\n", 0, "line 1: empty data_dir"},
 	    {"hostname = a\0b\n", 15, "line 1: NUL byte"},
@@ -568,6 +573,8 @@ test_file_values(void **state)
 	    "dns_servers = 127.0.0.1:5353\n"
 	    "retry_intervals = 1s,2s\n"
 	    "smtp_vrfy_expn = yes\n"
+	    "spf_policy = enforce\n"
+	    "mailauth_dns_timeout = 5s\n"
 	    "log_level = Debug\n"
 	    "smarthost_password = pa ss"; /* no final newline */
 	struct config cfg;
@@ -589,6 +596,9 @@ test_file_values(void **state)
 	assert_int_equal(cfg.n_retry_intervals, 2);
 	assert_int_equal(cfg.retry_intervals[1], 2);
 	assert_true(cfg.smtp_vrfy_expn);
+	assert_true(cfg.spf_enforce);
+	assert_false(cfg.dmarc_enforce);
+	assert_int_equal(cfg.mailauth_dns_timeout, 5);
 	assert_string_equal(cfg.log_level, "debug");
 	assert_string_equal(cfg.smarthost_password, "pa ss");
 	config_free(&cfg);
@@ -854,6 +864,9 @@ test_print(void **state)
 	    /* issue 9 */
 	    "delay_warning_time",
 	    "sendmail_group",
+	    "spf_policy",
+	    "dmarc_policy",
+	    "mailauth_dns_timeout",
 	};
 	struct config cfg;
 	char err[256], *out, *p;
@@ -872,6 +885,9 @@ test_print(void **state)
 	assert_non_null(strstr(out, "\ntls_cert =\n"));
 	assert_non_null(strstr(out, "\nsmarthost_password =\n"));
 	assert_non_null(strstr(out, "\nsmtp_vrfy_expn = no\n"));
+	assert_non_null(strstr(out, "\nspf_policy = none\n"));
+	assert_non_null(strstr(out, "\ndmarc_policy = none\n"));
+	assert_non_null(strstr(out, "\nmailauth_dns_timeout = 20s\n"));
 	/* Every key once, in order. */
 	p = out;
 	for (i = 0; i < N(order); i++) {

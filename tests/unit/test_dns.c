@@ -32,6 +32,8 @@
 #include <event2/event.h>
 
 #include "deliver/dns.h"
+#include "mailauth/iprev.h"
+#include "mailauth/mauth_dns.h"
 
 #define DNSMASQ "/usr/sbin/dnsmasq"
 
@@ -62,7 +64,18 @@ static const char zone[] =
     "mx-host=half.ptest,gone.half.ptest,5\n"
     "mx-host=half.ptest,mx3.a.ptest,10\n"
     /* A name that exists with neither MX nor address. */
-    "txt-record=empty.ptest,\"nothing here\"\n";
+    "txt-record=empty.ptest,\"nothing here\"\n"
+    /* Mail authentication (raw queries): a TXT of two strings, which
+     * are joined; an SPF record; PTR and its forward confirmation. */
+    "txt-record=two.ptest,\"v=DKIM1; k=rsa; \",\"p=AAAA\"\n"
+    "txt-record=spf.ptest,\"v=spf1 a:host5.ptest mx:a.ptest -all\"\n"
+    "txt-record=spf.ptest,\"unrelated\"\n"
+    "host-record=host5.ptest,127.0.0.5\n"
+    "ptr-record=5.0.0.127.in-addr.arpa,host5.ptest\n"
+    /* Authoritative for loopback reverse names: others NXDOMAIN. */
+    "local=/127.in-addr.arpa/\n"
+    /* A PTR whose name does not lead back (no A record). */
+    "ptr-record=6.0.0.127.in-addr.arpa,liar.ptest\n";
 
 static pid_t dnsmasq_pid;
 static char tmpdir[] = "/tmp/petrel-test-dns-XXXXXX";
@@ -711,6 +724,220 @@ test_server_syntax(void **state)
 	event_base_free(base);
 }
 
+/* ---- raw queries and the SPF driver (mail authentication) ------------- */
+
+struct raw_out {
+	struct event_base *base;
+	int calls;
+	enum mauth_dns_status status;
+	size_t n;
+	char data[4][300];
+	size_t len[4];
+};
+
+static void
+on_raw(enum mauth_dns_status status, const struct dns_wire_rr *rrs, size_t n,
+       void *arg)
+{
+	struct raw_out *o = arg;
+
+	o->calls++;
+	o->status = status;
+	o->n = n;
+	for (size_t i = 0; i < n && i < 4; i++) {
+		o->len[i] = rrs[i].len;
+		memcpy(o->data[i], rrs[i].data, rrs[i].len);
+	}
+	event_base_loopbreak(o->base);
+}
+
+static void
+raw(struct env *e, const char *name, int type, unsigned timeout,
+    struct raw_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->base = e->base;
+	assert_non_null(
+	    mauth_dns_lookup(e->dns, name, type, timeout, on_raw, o));
+	assert_int_equal(o->calls, 0); /* never inside the call */
+	run_for(e->base, 10000);
+	assert_int_equal(o->calls, 1);
+}
+
+static void
+test_raw_records(void **state)
+{
+	struct env e;
+	struct raw_out o;
+
+	(void)state;
+	need_dnsmasq();
+	env_open(&e, server);
+	raw(&e, "two.ptest", DNS_T_TXT, 0, &o);
+	assert_int_equal(o.status, MAUTH_DNS_OK);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(o.len[0], strlen("v=DKIM1; k=rsa; p=AAAA"));
+	assert_memory_equal(o.data[0], "v=DKIM1; k=rsa; p=AAAA", o.len[0]);
+	raw(&e, "spf.ptest", DNS_T_TXT, 0, &o);
+	assert_int_equal(o.n, 2);
+	raw(&e, "5.0.0.127.in-addr.arpa", DNS_T_PTR, 0, &o);
+	assert_int_equal(o.status, MAUTH_DNS_OK);
+	assert_int_equal(o.n, 1);
+	assert_memory_equal(o.data[0], "host5.ptest", 11);
+	raw(&e, "host5.ptest", DNS_T_A, 0, &o);
+	assert_int_equal(o.n, 1);
+	assert_memory_equal(o.data[0], "\x7f\0\0\x05", 4);
+	raw(&e, "a.ptest", DNS_T_MX, 0, &o);
+	assert_int_equal(o.n, 3);
+	/* NODATA and NXDOMAIN. */
+	raw(&e, "host5.ptest", DNS_T_TXT, 0, &o);
+	assert_int_equal(o.status, MAUTH_DNS_OK);
+	assert_int_equal(o.n, 0);
+	raw(&e, "nope.ptest", DNS_T_TXT, 0, &o);
+	assert_int_equal(o.status, MAUTH_DNS_NXDOMAIN);
+	env_close(&e);
+
+	/* A server that never answers: TEMP after the query's own 1 s. */
+	env_open(&e, silent_server);
+	time_t t0 = time(NULL);
+	raw(&e, "spf.ptest", DNS_T_TXT, 1, &o);
+	assert_int_equal(o.status, MAUTH_DNS_TEMP);
+	assert_true(time(NULL) - t0 <= 3);
+	env_close(&e);
+}
+
+struct spf_out {
+	struct event_base *base;
+	int calls;
+	struct spf_outcome o;
+};
+
+static void
+on_spf(const struct spf_outcome *o, void *arg)
+{
+	struct spf_out *so = arg;
+
+	so->calls++;
+	so->o = *o;
+	event_base_loopbreak(so->base);
+}
+
+static enum spf_result
+spf_run(struct env *e, const char *ip, const char *sender, unsigned timeout,
+	struct spf_out *so)
+{
+	struct spf_eval_params p = {.family = AF_INET,
+				    .sender = sender,
+				    .helo = "client.ptest",
+				    .domain = strchr(sender, '@') + 1,
+				    .receiver = "mx.ptest"};
+	struct spf_outcome now;
+
+	assert_int_equal(inet_pton(AF_INET, ip, p.ip), 1);
+	memset(so, 0, sizeof(*so));
+	so->base = e->base;
+	struct mauth_spf *s =
+	    mauth_spf_start(e->dns, &p, timeout, on_spf, so, &now);
+	if (!s)
+		return now.result;
+	run_for(e->base, 10000);
+	assert_int_equal(so->calls, 1);
+	return so->o.result;
+}
+
+static void
+test_spf_driver(void **state)
+{
+	struct env e;
+	struct spf_out so;
+
+	(void)state;
+	need_dnsmasq();
+	env_open(&e, server);
+	assert_int_equal(spf_run(&e, "127.0.0.5", "a@spf.ptest", 0, &so),
+			 SPF_RES_PASS);
+	assert_string_equal(so.o.mechanism, "a:host5.ptest");
+	/* mx:a.ptest: its three hosts' addresses asked at once. */
+	assert_int_equal(spf_run(&e, "127.0.0.4", "a@spf.ptest", 0, &so),
+			 SPF_RES_PASS);
+	assert_int_equal(so.o.lookups, 2);
+	assert_int_equal(spf_run(&e, "127.0.0.9", "a@spf.ptest", 0, &so),
+			 SPF_RES_FAIL);
+	assert_int_equal(spf_run(&e, "127.0.0.9", "a@nope.ptest", 0, &so),
+			 SPF_RES_NONE);
+	/* Not a domain at all: decided without DNS. */
+	assert_int_equal(spf_run(&e, "127.0.0.9", "a@single", 0, &so),
+			 SPF_RES_NONE);
+	assert_int_equal(so.calls, 0);
+	env_close(&e);
+	/* DNS time-out: temperror, never a pass. */
+	env_open(&e, silent_server);
+	assert_int_equal(spf_run(&e, "127.0.0.5", "a@spf.ptest", 1, &so),
+			 SPF_RES_TEMPERROR);
+	/* Freeing the resolver with a check in flight calls back no one. */
+	struct spf_eval_params p = {.family = AF_INET,
+				    .sender = "a@spf.ptest",
+				    .helo = "h.ptest",
+				    .domain = "spf.ptest"};
+	struct spf_outcome now;
+	struct mauth_spf *s = mauth_spf_start(e.dns, &p, 5, on_spf, &so, &now);
+	assert_non_null(s);
+	mauth_spf_cancel(s);
+	env_close(&e);
+}
+
+struct iprev_out {
+	struct event_base *base;
+	int calls;
+	struct iprev_outcome o;
+};
+
+static void
+on_iprev(const struct iprev_outcome *o, void *arg)
+{
+	struct iprev_out *io = arg;
+
+	io->calls++;
+	io->o = *o;
+	event_base_loopbreak(io->base);
+}
+
+static enum iprev_result
+iprev_run(struct env *e, const char *ip, struct iprev_out *io)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct iprev_outcome now;
+
+	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	memset(io, 0, sizeof(*io));
+	io->base = e->base;
+	assert_non_null(iprev_start(e->dns, (struct sockaddr *)&sin, 1,
+				    on_iprev, io, &now));
+	run_for(e->base, 10000);
+	assert_int_equal(io->calls, 1);
+	return io->o.result;
+}
+
+static void
+test_iprev(void **state)
+{
+	struct env e;
+	struct iprev_out io;
+
+	(void)state;
+	need_dnsmasq();
+	env_open(&e, server);
+	assert_int_equal(iprev_run(&e, "127.0.0.5", &io), IPREV_PASS);
+	assert_string_equal(io.o.name, "host5.ptest");
+	assert_int_equal(iprev_run(&e, "127.0.0.6", &io), IPREV_FAIL);
+	assert_string_equal(io.o.name, "");
+	assert_int_equal(iprev_run(&e, "127.0.0.99", &io), IPREV_FAIL);
+	env_close(&e);
+	env_open(&e, silent_server);
+	assert_int_equal(iprev_run(&e, "127.0.0.5", &io), IPREV_TEMPERROR);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -729,6 +956,9 @@ main(void)
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_free_in_flight),
 	    cmocka_unit_test(test_free_from_callback),
+	    cmocka_unit_test(test_raw_records),
+	    cmocka_unit_test(test_spf_driver),
+	    cmocka_unit_test(test_iprev),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
