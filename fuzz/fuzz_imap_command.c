@@ -64,10 +64,15 @@ check(const struct imap_command *c)
 		check_set(&c->u.fetch.set);
 		if (c->u.fetch.n == 0)
 			abort();
-		for (size_t i = 0; i < c->u.fetch.n; i++)
-			for (size_t k = 0; k < c->u.fetch.att[i].sec.n_fields;
-			     k++)
-				check_str(&c->u.fetch.att[i].sec.fields[k]);
+		for (size_t i = 0; i < c->u.fetch.n; i++) {
+			const struct imap_section *sec = c->u.fetch.att[i].sec;
+			if ((sec != NULL) !=
+			    (c->u.fetch.att[i].item == IMAP_FETCH_SECTION))
+				abort();
+			for (size_t k = 0; sec && k < sec->nfields; k++)
+				if (sec->field[k].p[sec->field[k].len] != 0)
+					abort();
+		}
 		break;
 	case IMAP_CMD_SEARCH:
 		if (c->u.search.root == NULL)

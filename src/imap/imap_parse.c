@@ -715,24 +715,19 @@ date_time(struct cur *c, time_t *t_r)
 static int
 header_list(struct cur *c, struct imap_section *sec)
 {
-	size_t cap = 4;
 	if (open_paren(c) < 0)
 		return -1;
-	sec->fields = arena_alloc(c->cmd, cap * sizeof(*sec->fields));
 	do {
 		struct imap_str f;
 		if (item(c) < 0 || astring(c, &f) < 0)
 			return -1;
-		if (f.len == 0)
-			return fail(c, "Empty header field name");
-		if (sec->n_fields == cap) {
-			struct imap_str *nf =
-			    arena_alloc(c->cmd, 2 * cap * sizeof(*nf));
-			memcpy(nf, sec->fields, cap * sizeof(*nf));
-			sec->fields = nf;
-			cap *= 2;
-		}
-		sec->fields[sec->n_fields++] = f;
+		if (f.len == 0 || f.len > IMAP_SECTION_MAX_NAME)
+			return fail(c, "Bad header field name");
+		if (sec->nfields == IMAP_SECTION_MAX_FIELDS)
+			return fail(c, "Too many header field names");
+		sec->field[sec->nfields].p = f.p;
+		sec->field[sec->nfields].len = f.len;
+		sec->nfields++;
 	} while (accept_ch(c, ' '));
 	return close_paren(c);
 }
@@ -769,18 +764,18 @@ section_text(struct cur *c, struct imap_section *sec, bool part)
 static int
 section(struct cur *c, struct imap_section *sec)
 {
-	memset(sec, 0, sizeof(*sec));
+	sec->text = IMAP_SECTION_BODY;
 	if (!accept_ch(c, '['))
 		return fail(c, "Expected '['");
 	if (accept_ch(c, ']'))
 		return 0;
 	if (is_digit(peek(c))) {
 		do {
-			if (sec->n_part == IMAP_SECTION_MAX_PARTS)
+			if (sec->nparts == IMAP_SECTION_MAX_PARTS)
 				return fail(c, "Section nested too deeply");
-			if (nz_number(c, &sec->part[sec->n_part]) < 0)
+			if (nz_number(c, &sec->part[sec->nparts]) < 0)
 				return -1;
-			sec->n_part++;
+			sec->nparts++;
 			if (!accept_ch(c, '.'))
 				break;
 			if (!is_digit(peek(c))) {
@@ -864,7 +859,8 @@ fetch_att(struct cur *c, struct imap_fetch_args *f, size_t *cap)
 		return fail(c, "Unknown FETCH attribute");
 	}
 	a.item = IMAP_FETCH_SECTION;
-	if (section(c, &a.sec) < 0)
+	a.sec = arena_alloc(c->cmd, sizeof(*a.sec));
+	if (section(c, a.sec) < 0)
 		return -1;
 	if (accept_ch(c, '<')) {
 		a.partial = true;

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "imap/imap_msg_section.h"
+
 #define IMAP_TAG_MAX 64
 #define IMAP_EXT_MAX 4 /* spooled literals per command */
 
@@ -128,29 +130,12 @@ enum imap_fetch_item {
 	IMAP_FETCH_SECTION,	  /* BODY[...] / BODY.PEEK[...] */
 };
 
-enum imap_section_text {
-	IMAP_SECTION_ALL,    /* [] or [1.2]: the whole part */
-	IMAP_SECTION_HEADER, /* [HEADER] */
-	IMAP_SECTION_HEADER_FIELDS,
-	IMAP_SECTION_HEADER_FIELDS_NOT,
-	IMAP_SECTION_TEXT,
-	IMAP_SECTION_MIME,
-};
-
-#define IMAP_SECTION_MAX_PARTS 32
-
-struct imap_section {
-	size_t n_part;
-	uint32_t part[IMAP_SECTION_MAX_PARTS]; /* "1.2.3" */
-	enum imap_section_text text;
-	size_t n_fields;
-	struct imap_str *fields; /* HEADER.FIELDS (...) names */
-};
-
 struct imap_fetch_att {
 	enum imap_fetch_item item;
 	bool peek; /* BODY.PEEK: do not set \Seen */
-	struct imap_section sec;
+	/* SECTION only: the mime engineer's section (imap_msg_section.h),
+	 * field names pointing at NUL-terminated copies. */
+	struct imap_section *sec;
 	bool partial; /* <offset.count> */
 	uint32_t offset, count;
 };

@@ -108,20 +108,23 @@ dump_fetch(struct strbuf *sb, const struct imap_fetch_args *f)
 			continue;
 		}
 		strbuf_adds(sb, a->peek ? "BODY.PEEK[" : "BODY[");
-		for (size_t k = 0; k < a->sec.n_part; k++)
-			add(sb, "%s%u", k ? "." : "", a->sec.part[k]);
+		for (size_t k = 0; k < a->sec->nparts; k++)
+			add(sb, "%s%u", k ? "." : "", a->sec->part[k]);
 		static const char *const texts[] = {
 		    "",	    "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
 		    "TEXT", "MIME"};
-		if (a->sec.text != IMAP_SECTION_ALL)
-			add(sb, "%s%s", a->sec.n_part ? "." : "",
-			    texts[a->sec.text]);
-		if (a->sec.n_fields > 0) {
+		if (a->sec->text != IMAP_SECTION_BODY)
+			add(sb, "%s%s", a->sec->nparts ? "." : "",
+			    texts[a->sec->text]);
+		if (a->sec->nfields > 0) {
 			strbuf_adds(sb, " (");
-			for (size_t k = 0; k < a->sec.n_fields; k++) {
+			for (size_t k = 0; k < a->sec->nfields; k++) {
 				if (k)
 					strbuf_adds(sb, " ");
-				dump_str(sb, &a->sec.fields[k]);
+				strbuf_adds(sb, "<");
+				strbuf_add(sb, a->sec->field[k].p,
+					   a->sec->field[k].len);
+				strbuf_adds(sb, ">");
 			}
 			strbuf_adds(sb, ")");
 		}
