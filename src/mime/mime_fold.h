@@ -23,6 +23,19 @@
 
 #include "util/strbuf.h"
 
+/* mime_utf8_char - the length (1-4) of the valid UTF-8 sequence at
+ * s[0..n) and its code point in *c_r, or 0 if s does not start with one
+ * (overlong forms, surrogates and values past U+10FFFF are invalid). */
+size_t mime_utf8_char(const char *s, size_t n, uint32_t *c_r);
+
+/* mime_utf8_put - write code point c (<= U+10FFFF) as UTF-8 into out
+ * (room for 4 bytes); returns its length. */
+size_t mime_utf8_put(uint32_t c, char *out);
+
+/* mime_utf8_sanitize - append s[0..n) to out with every byte that is
+ * not part of a valid UTF-8 sequence, and every NUL, as U+FFFD. */
+void mime_utf8_sanitize(const char *s, size_t n, struct strbuf *out);
+
 /* mime_fold_utf8 - append the folded form of s[0..len) to out. */
 void mime_fold_utf8(const char *s, size_t len, struct strbuf *out);
 

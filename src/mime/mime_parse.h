@@ -125,6 +125,10 @@ enum mime_part_flag {
 	MIME_PART_NO_BLANK = 1 << 7,	 /* header not ended by an empty
 					    line (EOF or a boundary) */
 	MIME_PART_8BIT = 1 << 8,	 /* the header holds 8-bit bytes */
+	MIME_PART_GLOBAL = 1 << 9,	 /* with MESSAGE: message/global (RFC
+					    6532), which IMAP4rev1 shows as a
+					    plain part (its grammar has only
+					    message/rfc822), as Dovecot does */
 };
 
 struct mime_part {
