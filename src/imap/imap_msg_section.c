@@ -264,40 +264,18 @@ imap_section_filter(const char *hdr, size_t len, const struct imap_section *s,
 		    struct strbuf *out)
 {
 	bool want = s->text == IMAP_SECTION_HEADER_FIELDS, blank = false;
-	size_t i = 0;
+	struct mime_field f;
+	size_t pos = 0;
 
 	strbuf_add(out, "", 0);
-	while (i < len) {
-		/* One field: its first line and the lines starting with
-		 * white space after it. */
-		size_t start = i, name_end;
-		const char *lf = memchr(hdr + i, '\n', len - i);
-		size_t end = lf ? (size_t)(lf - hdr) + 1 : len;
-		size_t content = end - (lf ? 1 : 0);
-		if (content > i && hdr[content - 1] == '\r')
-			content--;
-		if (content == i) {
-			blank = lf != NULL; /* the empty line */
-			break;
-		}
-		const char *colon = memchr(hdr + i, ':', content - i);
-		name_end = colon ? (size_t)(colon - hdr) : content;
-		while (name_end > i &&
-		       (hdr[name_end - 1] == ' ' || hdr[name_end - 1] == '\t'))
-			name_end--;
-		while (end < len && (hdr[end] == ' ' || hdr[end] == '\t')) {
-			lf = memchr(hdr + end, '\n', len - end);
-			end = lf ? (size_t)(lf - hdr) + 1 : len;
-		}
-		/* A line without a colon is a field named by all of it
-		 * (Dovecot's header parser). */
-		bool listed = sec_listed(s, hdr + start, name_end - start);
-		if (listed == want) {
-			sec_add_crlf(hdr + start, end - start, out);
-			if (end == len && hdr[end - 1] != '\n')
-				strbuf_add(out, "\r\n", 2);
-		}
-		i = end;
+	/* A line without a colon is a field named by all of it (as in
+	 * Dovecot's header parser). */
+	while (mime_header_next(hdr, len, &pos, &f, &blank)) {
+		if (sec_listed(s, f.name, f.name_len) != want)
+			continue;
+		sec_add_crlf(hdr + f.start, f.end - f.start, out);
+		if (hdr[f.end - 1] != '\n')
+			strbuf_add(out, "\r\n", 2);
 	}
 	/* The empty line, if the header has one (Dovecot: a header cut
 	 * short by the end of the message gets none). */

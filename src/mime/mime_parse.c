@@ -746,51 +746,64 @@ mp_field(struct mime_parser *p, struct mp_hdr *h, const char *name, size_t nl,
 	}
 }
 
-/*
- * mp_fields - walk the header block buf[0..len) field by field: a line
- * starting with white space continues the field before it; a line
- * without a colon is skipped; the empty line ends the block.
- */
+/* mime_header_line - the line at i: returns the offset past its line
+ * end; *content_r is where its content ends (before CR LF / LF). */
+static size_t
+mime_header_line(const char *hdr, size_t len, size_t i, size_t *content_r)
+{
+	const char *lf = memchr(hdr + i, '\n', len - i);
+	size_t end = lf ? (size_t)(lf - hdr) : len;
+
+	*content_r = end > i && hdr[end - 1] == '\r' ? end - 1 : end;
+	return lf ? end + 1 : len;
+}
+
+bool
+mime_header_next(const char *hdr, size_t len, size_t *pos, struct mime_field *f,
+		 bool *blank_r)
+{
+	size_t i = *pos, content, next, colon;
+
+	*blank_r = false;
+	if (i >= len)
+		return false;
+	next = mime_header_line(hdr, len, i, &content);
+	if (content == i && next > content) {
+		*blank_r = true; /* the empty line */
+		*pos = next;
+		return false;
+	}
+	f->start = i;
+	f->name = hdr + i;
+	const char *c = memchr(hdr + i, ':', content - i);
+	f->has_colon = c != NULL;
+	colon = c ? (size_t)(c - hdr) : content;
+	f->name_len = colon - i;
+	while (f->name_len > 0 && (f->name[f->name_len - 1] == ' ' ||
+				   f->name[f->name_len - 1] == '\t'))
+		f->name_len--;
+	f->value = c ? c + 1 : hdr + content;
+	/* the lines that start with white space belong to it */
+	while (next < len && (hdr[next] == ' ' || hdr[next] == '\t'))
+		next = mime_header_line(hdr, len, next, &content);
+	f->value_len = c ? content - (colon + 1) : 0;
+	f->end = next;
+	*pos = next;
+	return true;
+}
+
+/* mp_fields - hand each field of the header block to mp_field. */
 static void
 mp_fields(struct mime_parser *p, struct mp_hdr *h, const char *buf, size_t len)
 {
-	const char *name = NULL, *val = NULL;
-	size_t nl = 0, vend = 0;
-	size_t i = 0;
+	struct mime_field f;
+	size_t pos = 0;
+	bool blank;
 
-	while (i < len) {
-		const char *lf = memchr(buf + i, '\n', len - i);
-		size_t next = lf ? (size_t)(lf - buf) + 1 : len;
-		size_t end = lf ? (size_t)(lf - buf) : len;
-		if (end > i && buf[end - 1] == '\r')
-			end--;
-		bool cont = buf[i] == ' ' || buf[i] == '\t';
-		if (!cont && name != NULL) {
-			mp_field(p, h, name, nl, val,
-				 vend - (size_t)(val - buf));
-			name = NULL;
-		}
-		if (end == i && lf != NULL)
-			break; /* the empty line */
-		if (cont) {
-			if (name != NULL)
-				vend = end;
-		} else {
-			const char *colon = memchr(buf + i, ':', end - i);
-			if (colon != NULL) {
-				name = buf + i;
-				nl = (size_t)(colon - name);
-				while (nl > 0 && (name[nl - 1] == ' ' ||
-						  name[nl - 1] == '\t'))
-					nl--;
-				val = colon + 1;
-				vend = end;
-			}
-		}
-		i = next;
-	}
-	if (name != NULL)
-		mp_field(p, h, name, nl, val, vend - (size_t)(val - buf));
+	while (mime_header_next(buf, len, &pos, &f, &blank))
+		if (f.has_colon)
+			mp_field(p, h, f.name, f.name_len, f.value,
+				 f.value_len);
 }
 
 /* ---- structure ---- */

@@ -203,6 +203,31 @@ struct mime_tree *mime_parse(const void *msg, size_t len,
 /* mime_tree_free - free the tree and set *tp to NULL (NULL is fine). */
 void mime_tree_free(struct mime_tree **tp);
 
+/* One header field as mime_header_next finds it: views into the
+ * header block. */
+struct mime_field {
+	const char *name; /* without the colon and white space before it;
+			     a line without a colon is a field named by
+			     all of it (has_colon false, no value) */
+	size_t name_len;
+	const char *value; /* after the colon, through the field's last
+			      line, without its line end; folding kept */
+	size_t value_len;
+	size_t start, end; /* the field's bytes, line ends included */
+	bool has_colon;
+};
+
+/*
+ * mime_header_next - the field starting at *pos of the header block
+ * hdr[0..len), leniently (as mail readers must): a line starting with
+ * white space continues the field before it, a line without a colon is
+ * a field of its own. Returns false at the empty line that ends the
+ * block (*blank_r true, *pos past it) or at the end of hdr (*blank_r
+ * false); else fills f and moves *pos to f->end.
+ */
+bool mime_header_next(const char *hdr, size_t len, size_t *pos,
+		      struct mime_field *f, bool *blank_r);
+
 /* mime_str_ptr - the bytes of s (NULL when absent). */
 const char *mime_str_ptr(const struct mime_tree *t, struct mime_str s);
 
