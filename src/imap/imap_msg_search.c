@@ -110,7 +110,8 @@ search_part_body(const char *msg, size_t len, const struct imap_msg_part *p,
 	if (!found) {
 		out.len = 0;
 		mime_decoder_finish(d, &out);
-		found = mime_match_feed(&mt, out.p, out.len);
+		mime_match_feed(&mt, out.p, out.len);
+		found = mime_match_finish(&mt);
 	}
 	mime_match_done(&mt);
 	mime_decoder_free(&d);

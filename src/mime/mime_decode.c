@@ -196,9 +196,11 @@ dec_b64val(unsigned char c)
 	return -1;
 }
 
-static int
-dec_hex(unsigned char c)
+int
+mime_decode_hex(char h)
 {
+	unsigned char c = (unsigned char)h;
+
 	if (c >= '0' && c <= '9')
 		return c - '0';
 	if (c >= 'A' && c <= 'F')
@@ -257,7 +259,7 @@ dec_cte_run(struct dec_cte *st, const char *in, size_t n, char *out)
 				st->qp = 0; /* soft line break (bare LF) */
 			} else if (c == '\r') {
 				st->qp = 3;
-			} else if (dec_hex((unsigned char)c) >= 0) {
+			} else if (mime_decode_hex(c) >= 0) {
 				st->qp_hex = c;
 				st->qp = 2;
 			} else {
@@ -267,8 +269,8 @@ dec_cte_run(struct dec_cte *st, const char *in, size_t n, char *out)
 			}
 			break;
 		case 2: {
-			int h = dec_hex((unsigned char)st->qp_hex);
-			int l = dec_hex((unsigned char)c);
+			int h = mime_decode_hex(st->qp_hex);
+			int l = mime_decode_hex(c);
 			if (l >= 0) {
 				out[o++] = (char)(h * 16 + l);
 			} else {

@@ -347,7 +347,8 @@ mime_needle_in(const struct mime_needle *n, const char *s, size_t len)
 	bool r;
 
 	mime_match_init(&m, n);
-	r = mime_match_feed(&m, s, len);
+	mime_match_feed(&m, s, len);
+	r = mime_match_finish(&m);
 	mime_match_done(&m);
 	return r;
 }
@@ -360,6 +361,34 @@ mime_match_init(struct mime_match *m, const struct mime_needle *n)
 	m->found = n->len == 0;
 }
 
+/* match_seq_len - the length a UTF-8 sequence with this lead byte
+ * claims. */
+static size_t
+match_seq_len(char lead)
+{
+	unsigned char u = (unsigned char)lead;
+
+	return u >= 0xf0 ? 4 : u >= 0xe0 ? 3 : 2;
+}
+
+/* match_search - look for the needle in the tail; keep its end. */
+static bool
+match_search(struct mime_match *m)
+{
+	struct strbuf *t = &m->tail;
+	size_t nl = m->n->len;
+
+	if (t->len >= nl && memmem(t->p, t->len, m->n->s, nl) != NULL) {
+		m->found = true;
+		return true;
+	}
+	if (t->len > nl) {
+		memmove(t->p, t->p + t->len - (nl - 1), nl - 1);
+		t->len = nl - 1;
+	}
+	return false;
+}
+
 /* mime_match_feed - fold the chunk (completing a UTF-8 sequence cut at
  * the previous chunk's end), search tail + chunk, keep the last
  * needle-length - 1 folded bytes as the next tail. */
@@ -367,17 +396,21 @@ bool
 mime_match_feed(struct mime_match *m, const char *s, size_t len)
 {
 	struct strbuf *t = &m->tail;
-	size_t nl = m->n->len;
 
 	if (m->found)
 		return true;
-	/* complete a pending partial sequence */
+	/* complete a sequence cut at the previous chunk's end: folded
+	 * once it has all its bytes, or (invalid) at the first byte that
+	 * cannot continue it, exactly as the whole text would be */
 	while (m->npart > 0 && len > 0) {
+		if (((unsigned char)*s & 0xc0) != 0x80) {
+			mime_fold_utf8(m->part, m->npart, t);
+			m->npart = 0;
+			break;
+		}
 		m->part[m->npart++] = *s++;
 		len--;
-		uint32_t c;
-		if (mime_utf8_char(m->part, m->npart, &c) > 0 ||
-		    m->npart == 4 || ((unsigned char)s[-1] & 0xc0) != 0x80) {
+		if (m->npart == match_seq_len(m->part[0])) {
 			mime_fold_utf8(m->part, m->npart, t);
 			m->npart = 0;
 		}
@@ -400,24 +433,24 @@ mime_match_feed(struct mime_match *m, const char *s, size_t len)
 	mime_fold_utf8(s, len - keep, t);
 	memcpy(m->part, s + len - keep, keep);
 	m->npart = keep;
-	if (t->len >= nl && memmem(t->p, t->len, m->n->s, nl) != NULL) {
-		m->found = true;
-		return true;
+	return match_search(m);
+}
+
+bool
+mime_match_finish(struct mime_match *m)
+{
+	if (!m->found && m->npart > 0) {
+		/* a sequence cut by the end of the text: U+FFFDs */
+		mime_fold_utf8(m->part, m->npart, &m->tail);
+		m->npart = 0;
+		match_search(m);
 	}
-	if (t->len > nl) {
-		memmove(t->p, t->p + t->len - (nl - 1), nl - 1);
-		t->len = nl - 1;
-	}
-	return false;
+	return m->found;
 }
 
 void
 mime_match_done(struct mime_match *m)
 {
-	if (!m->found && m->npart > 0 && m->n->len > 0) {
-		/* nothing more comes: nothing to do for the result */
-		m->npart = 0;
-	}
 	free(m->tail.p);
 	m->tail.p = NULL;
 	m->tail.len = m->tail.cap = 0;

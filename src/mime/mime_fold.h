@@ -68,6 +68,10 @@ struct mime_match {
 void mime_match_init(struct mime_match *m, const struct mime_needle *n);
 /* mime_match_feed - true once the needle has been seen. */
 bool mime_match_feed(struct mime_match *m, const char *s, size_t len);
+/* mime_match_finish - the end of the text: the final answer (a UTF-8
+ * sequence cut by the end counts as U+FFFD, as in mime_needle_in). */
+bool mime_match_finish(struct mime_match *m);
+/* mime_match_done - free what the match holds (after finish or not). */
 void mime_match_done(struct mime_match *m);
 
 #endif

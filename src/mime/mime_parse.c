@@ -23,11 +23,13 @@
  */
 #include "mime/mime_parse.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mime/mime_decode.h"
+#include "mime/rfc5322.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -136,12 +138,31 @@ mp_strz(struct mime_parser *p, const char *s)
 	return mp_str(p, s, strlen(s));
 }
 
-/* mp_str_join - a new string "a,b" (address fields seen twice). */
+/* mp_str_join - "a,b" (address fields seen twice): a grows in place
+ * when it is the last string kept, as it is for a run of To: fields,
+ * so a header of many such fields costs linear time. */
 static struct mime_str
 mp_str_join(struct mime_parser *p, struct mime_str a, const char *b, size_t n)
 {
+	struct mime_tree *t = p->t;
 	struct strbuf *sb = &p->scratch2;
 
+	if (a.off + a.len + 1 == t->strings_len) {
+		if (n + 1 > p->lim.max_kept ||
+		    t->strings_len > p->lim.max_kept - n - 1) {
+			t->flags |= MIME_TREE_LIMIT;
+			p->kept_full = true;
+			return a;
+		}
+		t->strings = mp_grow(t->strings, &p->cap_strings,
+				     t->strings_len + (uint32_t)n + 1, 1);
+		t->strings[a.off + a.len] = ',';
+		memcpy(t->strings + a.off + a.len + 1, b, n);
+		a.len += (uint32_t)n + 1;
+		t->strings[a.off + a.len] = '\0';
+		t->strings_len += (uint32_t)n + 1;
+		return a;
+	}
 	sb->len = 0;
 	strbuf_add(sb, p->t->strings + a.off, a.len);
 	strbuf_add(sb, ",", 1);
@@ -201,34 +222,11 @@ struct mp_lex {
 	const char *p, *e;
 };
 
-static bool
-mp_is_wsp(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* mp_cfws - skip white space and (nested (comments)). */
 static void
 mp_cfws(struct mp_lex *x)
 {
-	while (x->p < x->e) {
-		if (mp_is_wsp(*x->p)) {
-			x->p++;
-		} else if (*x->p == '(') {
-			unsigned depth = 0;
-			while (x->p < x->e) {
-				char c = *x->p++;
-				if (c == '\\' && x->p < x->e)
-					x->p++;
-				else if (c == '(')
-					depth++;
-				else if (c == ')' && --depth == 0)
-					break;
-			}
-		} else {
-			break;
-		}
-	}
+	x->p = rfc5322_skip_cfws(x->p, x->e);
 }
 
 /* RFC 2045 token: CHAR except SPACE, CTLs and tspecials; 8-bit bytes
@@ -277,18 +275,6 @@ mp_quoted(struct mp_lex *x, struct strbuf *sb)
 
 /* ---- Content-Type / Content-Disposition parameters ---- */
 
-static int
-mp_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* mp_pct_decode - RFC 2231 %XX decoding, appended to sb. */
 static void
 mp_pct_decode(const char *s, size_t n, struct strbuf *sb)
@@ -296,8 +282,8 @@ mp_pct_decode(const char *s, size_t n, struct strbuf *sb)
 	for (size_t i = 0; i < n; i++) {
 		int h, l;
 		if (s[i] == '%' && i + 2 < n &&
-		    (h = mp_hexval(s[i + 1])) >= 0 &&
-		    (l = mp_hexval(s[i + 2])) >= 0) {
+		    (h = mime_decode_hex(s[i + 1])) >= 0 &&
+		    (l = mime_decode_hex(s[i + 2])) >= 0) {
 			char c = (char)(h * 16 + l);
 			strbuf_add(sb, &c, 1);
 			i += 2;
@@ -664,29 +650,37 @@ static void
 mp_env_field(struct mime_parser *p, struct mime_envelope *env, const char *name,
 	     size_t nl, const char *v, size_t n)
 {
+	/* the last of these counts; address fields add up */
+	static const struct {
+		const char *name;
+		size_t off;
+		bool all;
+	} f[] = {
+	    {"Date", offsetof(struct mime_envelope, date), false},
+	    {"Subject", offsetof(struct mime_envelope, subject), false},
+	    {"Message-ID", offsetof(struct mime_envelope, message_id), false},
+	    {"In-Reply-To", offsetof(struct mime_envelope, in_reply_to), false},
+	    {"From", offsetof(struct mime_envelope, from), true},
+	    {"Sender", offsetof(struct mime_envelope, sender), true},
+	    {"Reply-To", offsetof(struct mime_envelope, reply_to), true},
+	    {"To", offsetof(struct mime_envelope, to), true},
+	    {"Cc", offsetof(struct mime_envelope, cc), true},
+	    {"Bcc", offsetof(struct mime_envelope, bcc), true},
+	};
 	struct mime_str *last = NULL, *all = NULL;
 
-	if (mp_name_is(name, nl, "Date"))
-		last = &env->date;
-	else if (mp_name_is(name, nl, "Subject"))
-		last = &env->subject;
-	else if (mp_name_is(name, nl, "Message-ID"))
-		last = &env->message_id;
-	else if (mp_name_is(name, nl, "In-Reply-To"))
-		last = &env->in_reply_to;
-	else if (mp_name_is(name, nl, "From"))
-		all = &env->from;
-	else if (mp_name_is(name, nl, "Sender"))
-		all = &env->sender;
-	else if (mp_name_is(name, nl, "Reply-To"))
-		all = &env->reply_to;
-	else if (mp_name_is(name, nl, "To"))
-		all = &env->to;
-	else if (mp_name_is(name, nl, "Cc"))
-		all = &env->cc;
-	else if (mp_name_is(name, nl, "Bcc"))
-		all = &env->bcc;
-	else
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!mp_name_is(name, nl, f[i].name))
+			continue;
+		struct mime_str *s =
+		    (struct mime_str *)((char *)env + f[i].off);
+		if (f[i].all)
+			all = s;
+		else
+			last = s;
+		break;
+	}
+	if (last == NULL && all == NULL)
 		return;
 	mp_trim(&v, &n);
 	if (last != NULL)

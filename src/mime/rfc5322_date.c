@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mime/rfc5322.h"
+
 struct dp {
 	const char *p, *e;
 };
@@ -19,25 +21,7 @@ struct dp {
 static void
 dp_cfws(struct dp *d)
 {
-	while (d->p < d->e) {
-		char c = *d->p;
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			d->p++;
-		} else if (c == '(') {
-			unsigned depth = 0;
-			while (d->p < d->e) {
-				c = *d->p++;
-				if (c == '\\' && d->p < d->e)
-					d->p++;
-				else if (c == '(')
-					depth++;
-				else if (c == ')' && --depth == 0)
-					break;
-			}
-		} else {
-			return;
-		}
-	}
+	d->p = rfc5322_skip_cfws(d->p, d->e);
 }
 
 /* dp_num - up to max digits; -1 if none. */

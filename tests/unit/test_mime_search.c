@@ -52,15 +52,18 @@ struct str_case {
 
 static const struct str_case fold_cases[] = {
     {S("Hello WORLD"), "hello world"},
-    {S("\xc3\x89T\xc3\x89"), "\xc3\xa9t\xc3\xa9"},		/* ÉTÉ */
-    {S("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91"),		/* ΣΟΦΙΑ */
+    {S("\xc3\x89T\xc3\x89"), "\xc3\xa9t\xc3\xa9"},  /* ÉTÉ */
+    {S("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91"), /* ΣΟΦΙΑ */
      "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1"},
-    {S("\xcf\x82"), "\xcf\x83"},				/* ς -> σ */
+    {S("\xcf\x82"), "\xcf\x83"},			    /* ς -> σ */
     {S("\xd0\x9f\xd0\xa0\xd0\x98\xd0\x92\xd0\x95\xd0\xa2"), /* ПРИВЕТ */
      "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"},
-    {S("\xd0\x81\xd0\x84"), "\xd1\x91\xd1\x94"},		/* ЁЄ */
-    {S("\xc3\x9f"), "\xc3\x9f"},				/* ß stays */
-    {S("a\xff" "b\xc3"), "a\xef\xbf\xbd" "b\xef\xbf\xbd"}, /* invalid */
+    {S("\xd0\x81\xd0\x84"), "\xd1\x91\xd1\x94"}, /* ЁЄ */
+    {S("\xc3\x9f"), "\xc3\x9f"},		 /* ß stays */
+    {S("a\xff"
+       "b\xc3"),
+     "a\xef\xbf\xbd"
+     "b\xef\xbf\xbd"},						 /* invalid */
     {S("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
 };
 
@@ -68,7 +71,8 @@ static void
 test_fold_cases(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]);
+	     i++) {
 		struct strbuf o = {0};
 		mime_fold_utf8(fold_cases[i].in, fold_cases[i].len, &o);
 		if (strcmp(o.p, fold_cases[i].out) != 0)
@@ -94,7 +98,10 @@ static const struct match_case match_cases[] = {
      S("\xd0\xbf\xd0\xa0\xd0\x98\xd0\xb2\xd0\xb5\xd1\x82!"), true},
     {"\xcf\x83\xce\xbf\xcf\x86", S("\xce\xa3\xce\x9f\xce\xa6"), true},
     {"abcabd", S("abcabcabd"), true},
-    {"\xef\xbf\xbd", S("a\xff"), true}, /* invalid bytes are U+FFFD */
+    {"\xef\xbf\xbd", S("a\xff"), true},	  /* invalid bytes are U+FFFD */
+    {"a\xef\xbf\xbd", S("xa\xc3"), true}, /* cut at the very end */
+    {"caf\xc3\xdc\xa9", S("un caf\xc3\xdc\xa9"), true}, /* fuzz find */
+    {"\xef\xbf\xbd\xdc\xa9", S("\xc3\xdc\xa9"), true},
     {"ab", S("xa"), false},
 };
 
@@ -107,7 +114,8 @@ test_match(void **state)
 	for (size_t i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]);
 	     i++) {
 		const struct match_case *c = &match_cases[i];
-		struct mime_needle *n = mime_needle_new(c->needle, strlen(c->needle));
+		struct mime_needle *n =
+		    mime_needle_new(c->needle, strlen(c->needle));
 		if (mime_needle_in(n, c->text, c->text_len) != c->found)
 			fail_msg("match case %zu", i);
 		/* every split into two, one byte at a time, random */
@@ -115,8 +123,8 @@ test_match(void **state)
 			struct mime_match m;
 			mime_match_init(&m, n);
 			mime_match_feed(&m, c->text, cut);
-			bool f = mime_match_feed(&m, c->text + cut,
-						 c->text_len - cut);
+			mime_match_feed(&m, c->text + cut, c->text_len - cut);
+			bool f = mime_match_finish(&m);
 			mime_match_done(&m);
 			if (f != c->found)
 				fail_msg("match case %zu cut %zu", i, cut);
@@ -127,12 +135,15 @@ test_match(void **state)
 			mime_match_init(&m, n);
 			f = m.found;
 			for (size_t j = 0; j < c->text_len;) {
-				size_t k = mode == 0 ? 1 : 1 + (size_t)(rand_r(&seed) % 4);
+				size_t k =
+				    mode == 0 ? 1
+					      : 1 + (size_t)(rand_r(&seed) % 4);
 				if (k > c->text_len - j)
 					k = c->text_len - j;
-				f = mime_match_feed(&m, c->text + j, k);
+				mime_match_feed(&m, c->text + j, k);
 				j += k;
 			}
+			f = mime_match_finish(&m);
 			mime_match_done(&m);
 			if (f != c->found)
 				fail_msg("match case %zu mode %d", i, mode);
@@ -148,14 +159,16 @@ static const struct str_case header_cases[] = {
      "caf\xc3\xa9\xc3\xa9t\xc3\xa9"}, /* space between words dropped */
     {S("a =?utf-8?q?b?= c"), "a b c"},
     {S("=?ISO-8859-1?Q?Andr=E9?= Pirard"), "Andr\xc3\xa9 Pirard"},
-    {S("=?koi8-r?b?8NLJ18XU?="), "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"},
-    {S("=?utf-8*en?q?x?="), "x"},				/* RFC 2231 lang */
+    {S("=?koi8-r?b?8NLJ18XU?="),
+     "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"},
+    {S("=?utf-8*en?q?x?="), "x"},		  /* RFC 2231 lang */
     {S("=?x-unknown?q?caf=E9?="), "caf\xc3\xa9"}, /* unknown: latin-1 */
     {S("=?utf-8?q?broken"), "=?utf-8?q?broken"},
     {S("=?utf-8?x?y?="), "=?utf-8?x?y?="},
     {S("folded\r\n line"), "folded line"},
     {S("raw \xc3\xa9 and \xe9"), "raw \xc3\xa9 and \xc3\xa9"}, /* 8-bit */
-    {S("nul\0byte"), "nul\xef\xbf\xbd" "byte"},
+    {S("nul\0byte"), "nul\xef\xbf\xbd"
+		     "byte"},
     {S("=?utf-8?b?AA==?="), "\xef\xbf\xbd"}, /* encoded NUL */
     {S("=?shift_jis?b?k/qWe4zq?="), "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"},
 };
@@ -188,7 +201,9 @@ static const struct body_case body_cases[] = {
     {MIME_CTE_BASE64, NULL, S("aGVs!bG8*\n"), "hello"}, /* junk skipped */
     {MIME_CTE_QP, "utf-8", S("caf=C3=A9 =\r\nsoft=3D=\nx=ZZ=4"),
      "caf\xc3\xa9 soft=x=ZZ=4"},
-    {MIME_CTE_QP, "iso-8859-1", S("Gr=FC=DFe"), "Gr\xc3\xbc\xc3\x9f" "e"},
+    {MIME_CTE_QP, "iso-8859-1", S("Gr=FC=DFe"),
+     "Gr\xc3\xbc\xc3\x9f"
+     "e"},
     {MIME_CTE_8BIT, "windows-1252", S("\x93quoted\x94 \x80"),
      "\xe2\x80\x9cquoted\xe2\x80\x9d \xe2\x82\xac"},
     {MIME_CTE_8BIT, "koi8-r", S("\xf0\xd2\xc9\xd7\xc5\xd4"),
@@ -199,13 +214,14 @@ static const struct body_case body_cases[] = {
      "\xe2\x82\xac \xc3\xa2\xc2\x82"}, /* cut sequence: latin-1 */
     {MIME_CTE_8BIT, "shift_jis", S("\x93\xfa\x96\x7b\x8c\xea"),
      "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"},
-    {MIME_CTE_8BIT, "utf-8", S("a\0b"), "a\xef\xbf\xbd" "b"},
+    {MIME_CTE_8BIT, "utf-8", S("a\0b"),
+     "a\xef\xbf\xbd"
+     "b"},
     {MIME_CTE_OTHER, "no-such-charset", S("x\xe9"), "x\xc3\xa9"},
 };
 
 static char *
-decode_split(const struct body_case *c, size_t step, size_t cut,
-	     unsigned *seed)
+decode_split(const struct body_case *c, size_t step, size_t cut, unsigned *seed)
 {
 	struct mime_decoder *d = mime_decoder_new(c->cte, c->charset);
 	struct strbuf o = {0};
@@ -234,12 +250,14 @@ test_decode_body(void **state)
 	unsigned seed = 11;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]);
+	     i++) {
 		const struct body_case *c = &body_cases[i];
 		for (size_t cut = 0; cut <= c->len; cut++) {
 			char *o = decode_split(c, 0, cut, &seed);
 			if (strcmp(o, c->out) != 0)
-				fail_msg("body case %zu cut %zu: [%s]", i, cut, o);
+				fail_msg("body case %zu cut %zu: [%s]", i, cut,
+					 o);
 			free(o);
 		}
 		char *o1 = decode_split(c, 1, (size_t)-1, &seed);
@@ -296,21 +314,22 @@ static void
 test_date(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(date_cases) / sizeof(date_cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(date_cases) / sizeof(date_cases[0]);
+	     i++) {
 		const struct date_case *c = &date_cases[i];
 		time_t t;
 		int tz;
 		int r = rfc5322_date_parse(c->in, strlen(c->in), &t, &tz);
-		if (r != c->ok || (r == 0 && ((long long)t != c->t || tz != c->tz)))
-			fail_msg("date case %zu: %d %lld %d", i, r, (long long)t,
-				 tz);
+		if (r != c->ok ||
+		    (r == 0 && ((long long)t != c->t || tz != c->tz)))
+			fail_msg("date case %zu: %d %lld %d", i, r,
+				 (long long)t, tz);
 	}
 	/* SENTON's day is the sender's own date */
 	time_t t;
 	int tz;
-	assert_int_equal(rfc5322_date_parse(S("1 Jan 2024 23:30:00 -0500"), &t,
-					    &tz),
-			 0);
+	assert_int_equal(
+	    rfc5322_date_parse(S("1 Jan 2024 23:30:00 -0500"), &t, &tz), 0);
 	assert_int_equal(rfc5322_date_day(t, tz), 19723); /* 2024-01-01 */
 	assert_int_equal(rfc5322_date_day(t, 0), 19724);
 	assert_int_equal(rfc5322_date_day(-1, 0), -1);
@@ -369,8 +388,8 @@ static const struct search_case search_cases[] = {
     {1, NULL, "secret-binary", false}, /* not a text part */
     {1, NULL, "inner body", true},
     {1, NULL, "inner subject", true}, /* an embedded message's header */
-    {1, NULL, "réunion", false},	  /* the top header is not body */
-    {1, NULL, "0J/RgNC4", false},	  /* decoded, not raw */
+    {1, NULL, "réunion", false},      /* the top header is not body */
+    {1, NULL, "0J/RgNC4", false},     /* decoded, not raw */
     {2, NULL, "réunion", true},
     {2, NULL, "мир", true},
     {2, NULL, "team@", true},
@@ -389,11 +408,13 @@ test_search(void **state)
 	for (size_t i = 0; i < sizeof(search_cases) / sizeof(search_cases[0]);
 	     i++) {
 		const struct search_case *c = &search_cases[i];
-		struct mime_needle *n = mime_needle_new(c->needle, strlen(c->needle));
-		bool f = c->key == 0 ? imap_msg_search_header(search_msg, len, m,
-							      c->field, n)
-			 : c->key == 1 ? imap_msg_search_body(search_msg, len, m, n)
-				       : imap_msg_search_text(search_msg, len, m, n);
+		struct mime_needle *n =
+		    mime_needle_new(c->needle, strlen(c->needle));
+		bool f = c->key == 0 ? imap_msg_search_header(search_msg, len,
+							      m, c->field, n)
+			 : c->key == 1
+			     ? imap_msg_search_body(search_msg, len, m, n)
+			     : imap_msg_search_text(search_msg, len, m, n);
 		if (f != c->found)
 			fail_msg("search case %zu (%s)", i, c->needle);
 		/* a message shorter than the one parsed is cut, not read */
