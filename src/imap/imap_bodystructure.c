@@ -367,17 +367,14 @@ ad_mailbox(struct ad *a, struct ad_addr *x, struct strbuf *out)
 	words = ad_phrase(a, &phrase);
 	ad_cfws(a);
 	if (a->p < a->e && *a->p == '<') {
-		if (words > 0) {
+		/* an empty display name ("") is none, and a comment is not
+		 * taken for one here (Dovecot) */
+		if (words > 0 && phrase.len > 0) {
 			strbuf_add(&x->name, phrase.p, phrase.len);
 			x->has_name = true;
 		}
-		a->has_comment = false;
 		ad_angle(a, x);
 		ad_cfws(a);
-		if (!x->has_name && a->has_comment) {
-			strbuf_add(&x->name, a->comment.p, a->comment.len);
-			x->has_name = true;
-		}
 		ad_emit(x, false, out);
 	} else {
 		const char *after_phrase = a->p;
@@ -582,7 +579,9 @@ bs_params(const struct mime_tree *t, uint32_t first, uint32_t n,
 		bs_str(t, p->imap_name, out);
 		strbuf_add(out, " ", 1);
 		bs_str(t, p->imap_value, out);
-		if (mime_str_is(t, p->name, "charset"))
+		/* as Dovecot: only a plain "charset" counts, so an RFC 2231
+		 * "charset*" still gets the default after it */
+		if (mime_str_is(t, p->imap_name, "charset"))
 			add_charset = false;
 		any = true;
 	}

@@ -2,7 +2,7 @@
  * imap_msg - one message's IMAP facts: built from a MIME parse, kept as
  * bytes in the store's index.
  *
- * Encoding, version 1 (all integers LEB128 varints, at most 10 bytes):
+ * Encoding, version 2 (all integers LEB128 varints, at most 10 bytes):
  *
  *   "PMc" 0x01
  *   size vsize
@@ -11,7 +11,7 @@
  *   nparts, then per part:
  *     parent+1 (0 for the root) flags cte hdr_off hdr_len body_off
  *     body_len hdr_bare_lf body_bare_lf charset_len charset
- *   CRC-32 (zlib) of all the above, 4 bytes little-endian
+ *   CRC-32C (util/crc32c) of all the above, 4 bytes little-endian
  *
  * Child and sibling links are not stored: parts are in pre-order, so
  * they follow from the parents. Decoding checks every length against
@@ -23,10 +23,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "imap/imap_bodystructure.h"
 #include "mime/rfc5322_date.h"
+#include "util/crc32c.h"
 #include "util/xalloc.h"
 
 static const char imap_msg_magic[4] = {'P', 'M', 'c', IMAP_MSG_VERSION};
@@ -167,7 +167,7 @@ imap_msg_encode(const struct imap_msg *m, struct strbuf *out)
 {
 	size_t start = out->len;
 	unsigned char crc[4];
-	uLong c;
+	uint32_t c;
 
 	strbuf_add(out, imap_msg_magic, sizeof(imap_msg_magic));
 	enc_u64(out, m->size);
@@ -195,7 +195,7 @@ imap_msg_encode(const struct imap_msg *m, struct strbuf *out)
 		enc_u64(out, p->body_bare_lf);
 		enc_bytes(out, p->charset, strlen(p->charset));
 	}
-	c = crc32(0L, (const Bytef *)out->p + start, (uInt)(out->len - start));
+	c = crc32c(0, out->p + start, out->len - start);
 	for (int i = 0; i < 4; i++)
 		crc[i] = (unsigned char)(c >> (8 * i));
 	strbuf_add(out, (const char *)crc, 4);
@@ -271,15 +271,14 @@ imap_msg_decode(const void *buf, size_t len)
 	size_t envl, bodyl, bsl;
 	uint32_t *last = NULL;
 	char *strings;
-	uLong c;
+	uint32_t c;
 
 	if (len < sizeof(imap_msg_magic) + 4 ||
 	    memcmp(b, imap_msg_magic, sizeof(imap_msg_magic)) != 0)
 		return NULL;
-	c = crc32(0L, b, (uInt)(len - 4));
-	if ((uint32_t)c !=
-	    ((uint32_t)b[len - 4] | (uint32_t)b[len - 3] << 8 |
-	     (uint32_t)b[len - 2] << 16 | (uint32_t)b[len - 1] << 24))
+	c = crc32c(0, b, len - 4);
+	if (c != ((uint32_t)b[len - 4] | (uint32_t)b[len - 3] << 8 |
+		  (uint32_t)b[len - 2] << 16 | (uint32_t)b[len - 1] << 24))
 		return NULL;
 	d.p = b + sizeof(imap_msg_magic);
 	d.e = b + len - 4;

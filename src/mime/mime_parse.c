@@ -235,7 +235,29 @@ static bool
 mp_is_token(char c)
 {
 	unsigned char u = (unsigned char)c;
-	return u > 32 && u != 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+
+	if (u <= 32 || u == 127)
+		return false;
+	switch (c) {
+	case '(':
+	case ')':
+	case '<':
+	case '>':
+	case '@':
+	case ',':
+	case ';':
+	case ':':
+	case '\\':
+	case '"':
+	case '/':
+	case '[':
+	case ']':
+	case '?':
+	case '=':
+		return false;
+	default:
+		return true;
+	}
 }
 
 static size_t

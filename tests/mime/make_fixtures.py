@@ -29,6 +29,9 @@ SECTIONS = [
     "HEADER.FIELDS (From Subject)", "HEADER.FIELDS.NOT (From Subject)",
     "HEADER.FIELDS (Content-Type)", "2.HEADER.FIELDS (Subject From)",
     "1.HEADER.FIELDS.NOT (Subject)", "99", "1.99", "4.1", "1.1.1.1",
+    "2.2.1", "2.2.MIME", "2.2.HEADER", "2.2.TEXT", "2.2.1.MIME", "3.1",
+    "3.HEADER", "3.TEXT", "3.1.MIME", "2.1.TEXT", "2.2.2", "2.2.1.1",
+    "2.1.HEADER.FIELDS (Subject)",
 ]
 
 # Where petrel deliberately differs from Dovecot: name -> {item: value}
@@ -40,6 +43,8 @@ DIFFS = {
     # the empty line only if the header has one, the same in every mode.
     "header-only": {"BODY[HEADER.FIELDS (Content-Type)]": b""},
     "rfc822-empty": {"BODY[1.HEADER.FIELDS.NOT (Subject)]": b""},
+    "rfc822-header-only": {
+        "BODY[1.HEADER.FIELDS.NOT (Subject)]": b"From: a@b\r\n"},
 }
 
 
