@@ -102,8 +102,10 @@ struct mime_param {
 };
 
 /* The header fields ENVELOPE needs (RFC 3501 §7.4.2), raw: the bytes
- * after the colon through the field's last line, folding kept, absent if
- * the field is not there. The first occurrence of each field counts. */
+ * after the colon through the field's last line, folding kept (leading
+ * white space of the first line dropped), absent if the field is not
+ * there. As in Dovecot, the last Date/Subject/Message-ID/In-Reply-To
+ * counts, and repeated address fields are joined with ",". */
 struct mime_envelope {
 	struct mime_str date, subject, from, sender, reply_to, to, cc, bcc,
 	    in_reply_to, message_id;
