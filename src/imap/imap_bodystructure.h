@@ -15,7 +15,15 @@
  * Strings are written as quoted strings when they can be (7-bit, no
  * CR/LF/NUL; '"' and '\' escaped), else as literals {n}\r\n... (8-bit
  * UTF-8 per RFC 6532 headers); NUL bytes, which no IMAP string can
- * hold, become 0x80 first.
+ * hold, become 0x80 first. Texts for people (Subject, display and group
+ * names) are sent as Dovecot sends them: white space runs collapsed to
+ * one space and trimmed, bytes that are not UTF-8 as U+FFFD.
+ *
+ * Deliberate differences from Dovecot (tests/mime/make_fixtures.py
+ * lists the cases): Dovecot sends some strings as literals that could
+ * be quoted (the same string to a client); RFC 2231 "name*" with no
+ * section is "name*" (Dovecot may write "name*1*" when it is mixed with
+ * continuations).
  *
  * BODYSTRUCTURE adds the extension data: for a single part md5,
  * disposition, language, location; for multipart the parameters,

@@ -13,9 +13,9 @@
  * one pass over the encoded bytes (a checksum and bounds checks) and one
  * allocation, and never looks at the message.
  *
- * Encoding (version 1, little-endian varints, see imap_msg.c): magic
+ * Encoding (version 2, little-endian varints, see imap_msg.c): magic
  * "PMc", version byte, sizes, date, the three strings, the part table,
- * and a CRC-32 of everything before it. A version this code does not
+ * and a CRC-32C of everything before it. A version this code does not
  * know, a bad checksum, a truncated or inconsistent table: decode returns
  * NULL, and the store simply parses the message again.
  *
@@ -35,7 +35,7 @@
 #include "util/strbuf.h"
 
 #define IMAP_MSG_CHARSET_MAX 63 /* longer charset names are dropped */
-#define IMAP_MSG_VERSION     1
+#define IMAP_MSG_VERSION     2
 
 /* One node of the part tree (same indices and pre-order as the
  * mime_tree it came from; 0 is the message itself). */

@@ -30,7 +30,9 @@
 #include "mime/mime_fold.h"
 
 /* imap_msg_search_header - HEADER field needle (field: a name without
- * colon, case-blind). msg[0..len) is the stored message m came from. */
+ * colon, case-blind; NULL: any field, its name included in the text).
+ * msg[0..len) is the stored message m came from; ranges past len (a
+ * file shorter than the one parsed) are cut, never read. */
 bool imap_msg_search_header(const char *msg, size_t len,
 			    const struct imap_msg *m, const char *field,
 			    const struct mime_needle *needle);

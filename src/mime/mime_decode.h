@@ -28,6 +28,9 @@
 #include "mime/mime_parse.h"
 #include "util/strbuf.h"
 
+/* mime_decode_hex - the value of hex digit h (either case), or -1. */
+int mime_decode_hex(char h);
+
 /* mime_decode_header - append the UTF-8 text of the header value
  * v[0..len) (unfolded, encoded-words decoded) to out. */
 void mime_decode_header(const char *v, size_t len, struct strbuf *out);

@@ -23,6 +23,19 @@
 
 #include "util/strbuf.h"
 
+/* mime_utf8_char - the length (1-4) of the valid UTF-8 sequence at
+ * s[0..n) and its code point in *c_r, or 0 if s does not start with one
+ * (overlong forms, surrogates and values past U+10FFFF are invalid). */
+size_t mime_utf8_char(const char *s, size_t n, uint32_t *c_r);
+
+/* mime_utf8_put - write code point c (<= U+10FFFF) as UTF-8 into out
+ * (room for 4 bytes); returns its length. */
+size_t mime_utf8_put(uint32_t c, char *out);
+
+/* mime_utf8_sanitize - append s[0..n) to out with every byte that is
+ * not part of a valid UTF-8 sequence, and every NUL, as U+FFFD. */
+void mime_utf8_sanitize(const char *s, size_t n, struct strbuf *out);
+
 /* mime_fold_utf8 - append the folded form of s[0..len) to out. */
 void mime_fold_utf8(const char *s, size_t len, struct strbuf *out);
 
@@ -55,6 +68,10 @@ struct mime_match {
 void mime_match_init(struct mime_match *m, const struct mime_needle *n);
 /* mime_match_feed - true once the needle has been seen. */
 bool mime_match_feed(struct mime_match *m, const char *s, size_t len);
+/* mime_match_finish - the end of the text: the final answer (a UTF-8
+ * sequence cut by the end counts as U+FFFD, as in mime_needle_in). */
+bool mime_match_finish(struct mime_match *m);
+/* mime_match_done - free what the match holds (after finish or not). */
 void mime_match_done(struct mime_match *m);
 
 #endif

@@ -102,8 +102,10 @@ struct mime_param {
 };
 
 /* The header fields ENVELOPE needs (RFC 3501 §7.4.2), raw: the bytes
- * after the colon through the field's last line, folding kept, absent if
- * the field is not there. The first occurrence of each field counts. */
+ * after the colon through the field's last line, folding kept (leading
+ * white space of the first line dropped), absent if the field is not
+ * there. As in Dovecot, the last Date/Subject/Message-ID/In-Reply-To
+ * counts, and repeated address fields are joined with ",". */
 struct mime_envelope {
 	struct mime_str date, subject, from, sender, reply_to, to, cc, bcc,
 	    in_reply_to, message_id;
@@ -125,6 +127,10 @@ enum mime_part_flag {
 	MIME_PART_NO_BLANK = 1 << 7,	 /* header not ended by an empty
 					    line (EOF or a boundary) */
 	MIME_PART_8BIT = 1 << 8,	 /* the header holds 8-bit bytes */
+	MIME_PART_GLOBAL = 1 << 9,	 /* with MESSAGE: message/global (RFC
+					    6532), which IMAP4rev1 shows as a
+					    plain part (its grammar has only
+					    message/rfc822), as Dovecot does */
 };
 
 struct mime_part {
@@ -198,6 +204,31 @@ struct mime_tree *mime_parse(const void *msg, size_t len,
 
 /* mime_tree_free - free the tree and set *tp to NULL (NULL is fine). */
 void mime_tree_free(struct mime_tree **tp);
+
+/* One header field as mime_header_next finds it: views into the
+ * header block. */
+struct mime_field {
+	const char *name; /* without the colon and white space before it;
+			     a line without a colon is a field named by
+			     all of it (has_colon false, no value) */
+	size_t name_len;
+	const char *value; /* after the colon, through the field's last
+			      line, without its line end; folding kept */
+	size_t value_len;
+	size_t start, end; /* the field's bytes, line ends included */
+	bool has_colon;
+};
+
+/*
+ * mime_header_next - the field starting at *pos of the header block
+ * hdr[0..len), leniently (as mail readers must): a line starting with
+ * white space continues the field before it, a line without a colon is
+ * a field of its own. Returns false at the empty line that ends the
+ * block (*blank_r true, *pos past it) or at the end of hdr (*blank_r
+ * false); else fills f and moves *pos to f->end.
+ */
+bool mime_header_next(const char *hdr, size_t len, size_t *pos,
+		      struct mime_field *f, bool *blank_r);
 
 /* mime_str_ptr - the bytes of s (NULL when absent). */
 const char *mime_str_ptr(const struct mime_tree *t, struct mime_str s);
