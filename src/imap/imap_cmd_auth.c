@@ -64,14 +64,13 @@ imap_capabilities(struct imap_session *s, struct strbuf *out)
 	}
 	char limit[64];
 	snprintf(limit, sizeof(limit), " APPENDLIMIT=%llu",
-		 (unsigned long long)(s->srv->cfg->max_message_size >
-					      UINT32_MAX
+		 (unsigned long long)(s->srv->cfg->max_message_size > UINT32_MAX
 					  ? UINT32_MAX
 					  : s->srv->cfg->max_message_size));
 	strbuf_adds(out, " IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN"
 			 " SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE"
 			 " QRESYNC ESEARCH SEARCHRES WITHIN QUOTA"
-			 " QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE");
+			 " QUOTA=RES-STORAGE STATUS=SIZE");
 	strbuf_adds(out, limit);
 	if (!s->compressed)
 		strbuf_adds(out, " COMPRESS=DEFLATE");
@@ -406,8 +405,7 @@ imap_cmd_login(struct imap_session *s, const struct imap_command *c,
 
 /* plain - an AUTHENTICATE PLAIN response (base64, "=" for empty). */
 static enum imap_status
-plain(struct imap_session *s, const char *b64, size_t len,
-      struct imap_reply *r)
+plain(struct imap_session *s, const char *b64, size_t len, struct imap_reply *r)
 {
 	char user[IMAP_USER_MAX + 1], pass[256];
 	if (len == 1 && b64[0] == '=')
@@ -440,7 +438,7 @@ imap_cmd_authenticate(struct imap_session *s, const struct imap_command *c,
 	if (c->u.auth.has_ir) /* SASL-IR, RFC 4959 */
 		return plain(s, c->u.auth.ir.p, c->u.auth.ir.len, r);
 	s->mode = IMAP_MODE_SASL;
-	evbuffer_add(imap_out(s), "+ \r\n", 4);
+	imap_untagged_plus(s, "");
 	return IMAP_ASYNC;
 }
 

@@ -74,8 +74,8 @@ filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 	(void)mode;
 	if (z->broken)
 		return BEV_ERROR;
-	enum bufferevent_filter_result r = run(&z->in, src, dst, Z_SYNC_FLUSH,
-					       true);
+	enum bufferevent_filter_result r =
+	    run(&z->in, src, dst, Z_SYNC_FLUSH, true);
 	if (r == BEV_ERROR)
 		z->broken = true;
 	return r;
@@ -90,8 +90,8 @@ filter_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 	if (z->broken)
 		return BEV_ERROR;
 	int flushmode = mode == BEV_NORMAL ? Z_NO_FLUSH : Z_SYNC_FLUSH;
-	enum bufferevent_filter_result r = run(&z->out, src, dst, flushmode,
-					       false);
+	enum bufferevent_filter_result r =
+	    run(&z->out, src, dst, flushmode, false);
 	if (r == BEV_ERROR)
 		z->broken = true;
 	return r;

@@ -79,7 +79,8 @@ debounce_cb(evutil_socket_t fd, short what, void *arg)
 static void
 inotify_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[8192]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	(void)what;
 	(void)arg;
 	for (;;) {

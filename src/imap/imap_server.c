@@ -36,7 +36,7 @@ static const struct imap_limits imap_limits = {
 };
 
 #define IMAP_OUTPUT_HIGH (256 * 1024)
-#define IMAP_MAX_BAD	 20	 /* bad commands, then BYE */
+#define IMAP_MAX_BAD	 20 /* bad commands, then BYE */
 /* RFC 3501 §5.4: an autologout timer of at least 30 minutes once
  * logged in; before that a client has no business idling long. */
 #define IMAP_TIMEOUT_AUTH    (30 * 60)
@@ -53,9 +53,9 @@ static const struct server_proto imap_proto = {
     session_destroy,
 };
 
-#define NA IMAP_STATE_NOTAUTH
-#define AU IMAP_STATE_AUTH
-#define SE IMAP_STATE_SELECTED
+#define NA  IMAP_STATE_NOTAUTH
+#define AU  IMAP_STATE_AUTH
+#define SE  IMAP_STATE_SELECTED
 #define ANY (NA | AU | SE)
 
 /*
@@ -132,6 +132,12 @@ imap_untagged(struct imap_session *s, const char *fmt, ...)
 	evbuffer_add_vprintf(out, fmt, ap);
 	va_end(ap);
 	evbuffer_add(out, "\r\n", 2);
+}
+
+void
+imap_untagged_plus(struct imap_session *s, const char *text)
+{
+	evbuffer_add_printf(imap_out(s), "+ %s\r\n", text);
 }
 
 void
@@ -366,8 +372,8 @@ reader_event(struct imap_session *s, enum imap_reader_event ev,
 		}
 		imap_reader_accept(&s->rd);
 		if (!o->lit.plus) /* RFC 3501 §7.5 */
-			evbuffer_add(imap_out(s), "+ Ready for literal data\r\n",
-				     26);
+			evbuffer_add(imap_out(s),
+				     "+ Ready for literal data\r\n", 26);
 		flush(s);
 		return;
 	case IMAP_READER_SPOOL:
@@ -396,10 +402,10 @@ reader_event(struct imap_session *s, enum imap_reader_event ev,
 		return;
 	case IMAP_READER_REFUSED:
 		imap_append_abort(s);
-		imap_reply_set(&r, s->refuse_status,
-			       s->refuse_status == IMAP_BAD ? "TOOBIG" : NULL,
-			       "%s", s->refuse_text ? s->refuse_text
-						    : "Literal refused");
+		imap_reply_set(
+		    &r, s->refuse_status,
+		    s->refuse_status == IMAP_BAD ? "TOOBIG" : NULL, "%s",
+		    s->refuse_text ? s->refuse_text : "Literal refused");
 		s->cmd = xcalloc(1, sizeof(*s->cmd));
 		memcpy(s->cmd->tag, o->cmd.tag, sizeof(o->cmd.tag));
 		imap_complete(s, &r);
@@ -513,10 +519,12 @@ async_back(struct imap_async *a, struct imap_job *j)
 {
 	struct imap_session *s = a->s;
 	s->in_flight--;
-	if (s->dead) {
+	/* Gone, or going (BYE sent): the rest of the command is not done;
+	 * its state goes with the session. */
+	if (s->dead || s->mode == IMAP_MODE_CLOSING) {
 		if (a->arg_free != NULL)
 			a->arg_free(a->arg);
-		if (s->in_flight == 0)
+		if (s->dead && s->in_flight == 0)
 			session_release(s);
 	} else {
 		a->done(s, j, a->arg);

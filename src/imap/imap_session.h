@@ -62,8 +62,8 @@ struct imap_reply {
 
 /* Command table flags. */
 enum {
-	IMAP_CF_SEQ = 1 << 0, /* takes sequence numbers unless UID: no
-				 EXPUNGE at its end */
+	IMAP_CF_SEQ = 1 << 0,	 /* takes sequence numbers unless UID: no
+				    EXPUNGE at its end */
 	IMAP_CF_NOTIFY = 1 << 1, /* NOOP, CHECK, IDLE: report changes */
 };
 
@@ -148,9 +148,8 @@ void imap_async_folder(struct imap_session *s, struct imap_folder *fo,
 
 /* --- replies (imap_server.c) --- */
 
-void imap_reply_set(struct imap_reply *r, enum imap_status st,
-		    const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void imap_reply_set(struct imap_reply *r, enum imap_status st, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* imap_complete - the command is done: changes, then the tagged line. */
 void imap_complete(struct imap_session *s, struct imap_reply *r);
@@ -175,6 +174,9 @@ struct evbuffer *imap_out(struct imap_session *s);
 /* imap_untagged - "* " fmt CRLF */
 void imap_untagged(struct imap_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* imap_untagged_plus - a continuation request "+ text". */
+void imap_untagged_plus(struct imap_session *s, const char *text);
 
 /* imap_bye - "* BYE text", then close. */
 void imap_bye(struct imap_session *s, const char *text);
@@ -205,14 +207,13 @@ const char *imap_data_dir(const struct imap_session *s);
 imap_handler imap_cmd_capability, imap_cmd_noop, imap_cmd_logout,
     imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate, imap_cmd_id,
     imap_cmd_enable, imap_cmd_compress;
-void imap_auth_sasl_line(struct imap_session *s, const char *line,
-			 size_t len);
+void imap_auth_sasl_line(struct imap_session *s, const char *line, size_t len);
 void imap_auth_detach(struct imap_session *s);
 
 /* imap_cmd_mailbox.c */
-imap_handler imap_cmd_select, imap_cmd_create, imap_cmd_delete,
-    imap_cmd_rename, imap_cmd_subscribe, imap_cmd_list, imap_cmd_status,
-    imap_cmd_namespace, imap_cmd_check, imap_cmd_close, imap_cmd_unselect;
+imap_handler imap_cmd_select, imap_cmd_create, imap_cmd_delete, imap_cmd_rename,
+    imap_cmd_subscribe, imap_cmd_list, imap_cmd_status, imap_cmd_namespace,
+    imap_cmd_check, imap_cmd_close, imap_cmd_unselect;
 
 /* imap_cmd_fetch.c */
 imap_handler imap_cmd_fetch;

@@ -17,8 +17,7 @@ _Static_assert((int)FOLDER_ANSWERED == (int)IMAP_FLAG_ANSWERED &&
 		   (int)FOLDER_DRAFT == (int)IMAP_FLAG_DRAFT,
 	       "store and IMAP flag bits must agree");
 
-static void
-addf(struct strbuf *sb, const char *fmt, ...)
+static void addf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -111,8 +110,8 @@ imap_view_attach(struct imap_view *v, struct imap_folder *fo,
 	if (owner) {
 		v->recent_owner = true;
 		v->recent_lo = atomic_load(&fo->f->recent_uid);
-		v->recent_hi = v->uid_max > v->recent_lo ? v->uid_max
-							  : v->recent_lo;
+		v->recent_hi =
+		    v->uid_max > v->recent_lo ? v->uid_max : v->recent_lo;
 		atomic_store(&fo->f->recent_uid, v->recent_hi);
 	}
 	v->next = fo->views;
@@ -242,9 +241,9 @@ spans(const struct imap_seqset *set, uint32_t max, size_t *n_r)
 }
 
 int
-imap_view_resolve(struct imap_view *v, const struct imap_seqset *set,
-		  bool uid, const uint32_t *saved, size_t n_saved,
-		  uint32_t **seqs_r, size_t *n_r)
+imap_view_resolve(struct imap_view *v, const struct imap_seqset *set, bool uid,
+		  const uint32_t *saved, size_t n_saved, uint32_t **seqs_r,
+		  size_t *n_r)
 {
 	const struct folder *f = v->fo->f;
 	uint32_t *out = NULL;
@@ -372,8 +371,8 @@ report_expunges(struct imap_view *v, struct strbuf *out, bool qresync)
 	}
 	if (any && qresync) {
 		/* RFC 7162 §3.2.10: VANISHED replaces EXPUNGE. */
-		uint32_t *uids = xmalloc((v->exists ? v->exists : 1) *
-					 sizeof(*uids));
+		uint32_t *uids =
+		    xmalloc((v->exists ? v->exists : 1) * sizeof(*uids));
 		size_t n = 0;
 		for (size_t i = 0; i < end; i++) {
 			const struct folder_msg *m = &f->msgs[i];
@@ -447,11 +446,12 @@ imap_view_update(struct imap_view *v, struct strbuf *out, bool allow_expunge,
 			atomic_store(&f->recent_uid, v->uid_max);
 		}
 	}
-	uint32_t recent = imap_view_recent_count(v);
-	if (recent != v->recent_told || added > 0) {
+	/* RECENT goes with EXISTS (RFC 3501 §7.3.2): after an EXPUNGE
+	 * the client counts down itself. */
+	if (added > 0) {
+		uint32_t recent = imap_view_recent_count(v);
 		addf(out, "* %" PRIu32 " RECENT\r\n", recent);
 		v->recent_told = recent;
-		wrote = true;
 	}
 	/* Flags others changed, of messages this session knew before. */
 	if (f->highestmodseq > v->flags_seen) {

@@ -80,6 +80,7 @@ struct smtp_session {
 	unsigned n_rcpt_ok;	   /* accepted RCPT commands */
 	unsigned n_rcpt_failed;
 	enum smtp_body_type body;
+	uint64_t declared_size; /* MAIL SIZE= (0: none), for the quota */
 
 	/* DATA. */
 	struct smtp_dot dot;

@@ -615,7 +615,7 @@ folder_store(const struct folder *f, const uint32_t *uids, size_t n, int op,
 		if (k < 0 || f->msgs[k].expunged != 0)
 			continue;
 		const struct folder_msg *m = &f->msgs[k];
-		if (unchangedsince != 0 && m->modseq > unchangedsince) {
+		if (m->modseq > unchangedsince) {
 			c->failed[c->n_failed++] = m->uid;
 			continue;
 		}
@@ -810,6 +810,15 @@ folder_add(const struct folder *f, const struct folder_add *adds, size_t n,
 		our[i] = xstrdup(base);
 		bytes += (int64_t)a->size;
 		count++;
+	}
+	/* Durable before the caller says OK: the files (APPEND fsyncs its
+	 * spool; a link is the same inode) and their directory entries. */
+	if (count > 0) {
+		char d[4096];
+		snprintf(d, sizeof(d), "%s/cur", f->path);
+		fsutil_fsync_dir(d);
+		snprintf(d, sizeof(d), "%s/new", f->path);
+		fsutil_fsync_dir(d);
 	}
 	/* The new files get their UIDs (after whatever else arrived). */
 	struct mailbox *mb = mailbox_open(f->path, err, sizeof(err));

@@ -154,8 +154,9 @@ struct folder_changes *folder_sync(const struct folder *f);
 /*
  * folder_store - change flags (STORE, RFC 3501 §6.4.6): op '+' adds,
  * '-' removes, '=' replaces sys and the keywords kw[0..n_kw). Messages
- * whose MODSEQ is above unchangedsince (when not 0) are left alone and
- * listed in failed (RFC 7162 §3.1.3). tag goes into changed_by.
+ * whose MODSEQ is above unchangedsince (UINT64_MAX: no condition) are
+ * left alone and listed in failed (RFC 7162 §3.1.3). tag goes into
+ * changed_by.
  */
 struct folder_changes *folder_store(const struct folder *f,
 				    const uint32_t *uids, size_t n, int op,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/directory.h"
+#include "store/folder.h"
 #include "store/maildir.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -212,6 +213,22 @@ quota_limit(struct directory *dir, const char *address, uint64_t *limit_r)
 	if (r == 0)
 		*limit_r = 0;
 	return 0;
+}
+
+bool
+quota_would_exceed(const char *data_dir, const char *address, const char *path,
+		   uint64_t size)
+{
+	char root[4096];
+	uint64_t limit, bytes, count;
+	struct directory *dir = directory_for_thread(data_dir);
+	if (size == 0 || dir == NULL || quota_limit(dir, address, &limit) < 0 ||
+	    limit == 0)
+		return false;
+	if (folder_quota_root(path, root, sizeof(root)) < 0 ||
+	    quota_usage(root, &bytes, &count) < 0)
+		return false;
+	return bytes + size > limit;
 }
 
 void

@@ -22,6 +22,7 @@
 #ifndef PETREL_STORE_QUOTA_H
 #define PETREL_STORE_QUOTA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,15 @@ int quota_recalc(const char *root, uint64_t *bytes_r, uint64_t *count_r);
 /* quota_limit - the user's limit in octets (0: none) for the mailbox of
  * address. 0, or -1 on a directory error. */
 int quota_limit(struct directory *dir, const char *address, uint64_t *limit_r);
+
+/*
+ * quota_would_exceed - would size more octets in the folder at path
+ * (any folder of the user address) go past the user's limit? For IMAP
+ * APPEND and COPY; on a worker thread (the directory and maildirsize
+ * are read).
+ */
+bool quota_would_exceed(const char *data_dir, const char *address,
+			const char *path, uint64_t size);
 
 struct quota_reply {
 	int code;	  /* 0: accept; 452 or 552 */
