@@ -159,8 +159,13 @@ imap_reply_set(struct imap_reply *r, enum imap_status st, const char *code,
 static void
 flush(struct imap_session *s)
 {
-	if (s->compressed)
+	/* The filter's write may call back into the session (its output
+	 * drained): no flush within a flush. */
+	if (s->compressed && !s->flushing && s->bev != NULL) {
+		s->flushing = true;
 		bufferevent_flush(s->bev, EV_WRITE, BEV_FLUSH);
+		s->flushing = false;
+	}
 }
 
 /* flushed - has everything written left the process, through every
@@ -498,8 +503,8 @@ imap_process(struct imap_session *s)
 		if (ev != IMAP_READER_MORE)
 			reader_event(s, ev, &o);
 	}
-	s->processing = false;
 	flush(s);
+	s->processing = false;
 }
 
 /* --- asynchronous steps --- */
@@ -592,6 +597,8 @@ static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct imap_session *s = arg;
+	if (s->flushing)
+		return;
 	if (s->mode == IMAP_MODE_CLOSING) {
 		if (flushed(bev))
 			session_free(s);

@@ -103,6 +103,7 @@ struct imap_session {
 	bool tls;	  /* STARTTLS done, or IMAPS */
 	bool compressed;  /* COMPRESS=DEFLATE on */
 	bool processing;  /* imap_process is on the stack */
+	bool flushing;	  /* a COMPRESS flush is on the stack */
 	bool pending;	  /* the folder changed: tell at the next chance */
 	bool condstore;	  /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool qresync;	  /* QRESYNC enabled (RFC 7162 §3.2.3) */
