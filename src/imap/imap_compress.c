@@ -23,6 +23,7 @@
 struct zctx {
 	z_stream in, out;
 	bool broken;
+	bool dirty; /* deflated input not flushed yet */
 };
 
 static enum bufferevent_filter_result
@@ -90,6 +91,12 @@ filter_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 	if (z->broken)
 		return BEV_ERROR;
 	int flushmode = mode == BEV_NORMAL ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+	bool input = evbuffer_get_length(src) > 0;
+	/* Nothing new and nothing held back: no empty flush block (a
+	 * client may read it as the end of the uncompressed stream). */
+	if (!input && !(flushmode == Z_SYNC_FLUSH && z->dirty))
+		return BEV_OK;
+	z->dirty = flushmode == Z_NO_FLUSH;
 	enum bufferevent_filter_result r =
 	    run(&z->out, src, dst, flushmode, false);
 	if (r == BEV_ERROR)
