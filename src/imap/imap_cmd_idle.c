@@ -19,6 +19,9 @@ imap_cmd_idle(struct imap_session *s, const struct imap_command *c,
 	(void)r;
 	imap_untagged_plus(s, "idling");
 	s->mode = IMAP_MODE_IDLE;
+	/* An idler may wait for hours: it keeps no command buffer. */
+	if (imap_reader_idle(&s->rd))
+		imap_reader_reset(&s->rd);
 	/* What happened before it started is told at once. */
 	imap_session_updates(s, true);
 	return IMAP_ASYNC;
