@@ -194,8 +194,7 @@ append_done(struct imap_session *s, struct imap_job *j, void *arg)
 		imap_reply_set(&r, IMAP_OK, code, "APPEND completed");
 	}
 	append_free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status

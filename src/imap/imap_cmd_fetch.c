@@ -67,20 +67,6 @@ fetch_free(void *arg)
 	free(op);
 }
 
-static void add(struct strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-add(struct strbuf *sb, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	strbuf_add(sb, tmp, n < 0 ? 0 : (size_t)n);
-}
-
 /* internaldate - "17-Jul-1996 02:44:25 -0700", in the server's zone. */
 static void
 internaldate(struct strbuf *sb, int64_t t)
@@ -103,9 +89,10 @@ section_name(struct strbuf *sb, const struct imap_fetch_att *att)
 	const struct imap_section *sec = att->sec;
 	strbuf_adds(sb, "BODY[");
 	for (size_t k = 0; k < sec->nparts; k++)
-		add(sb, "%s%" PRIu32, k ? "." : "", sec->part[k]);
+		strbuf_addf(sb, "%s%" PRIu32, k ? "." : "", sec->part[k]);
 	if (sec->text != IMAP_SECTION_BODY)
-		add(sb, "%s%s", sec->nparts ? "." : "", texts[sec->text]);
+		strbuf_addf(sb, "%s%s", sec->nparts ? "." : "",
+			    texts[sec->text]);
 	if (sec->nfields > 0) {
 		strbuf_adds(sb, " (");
 		for (size_t k = 0; k < sec->nfields; k++) {
@@ -120,7 +107,7 @@ section_name(struct strbuf *sb, const struct imap_fetch_att *att)
 	}
 	strbuf_adds(sb, "]");
 	if (att->partial)
-		add(sb, "<%" PRIu32 ">", att->offset);
+		strbuf_addf(sb, "<%" PRIu32 ">", att->offset);
 }
 
 /* out_sb - move what is built so far to the output. */
@@ -154,7 +141,7 @@ static void
 literal_file(struct imap_session *s, struct fetch_op *op, int fd, uint64_t off,
 	     uint64_t len)
 {
-	add(&op->sb, "{%" PRIu64 "}\r\n", len);
+	strbuf_addf(&op->sb, "{%" PRIu64 "}\r\n", len);
 	out_sb(s, op);
 	if (len > 0) {
 		int dup_fd = dup(fd);
@@ -182,7 +169,7 @@ literal_file(struct imap_session *s, struct fetch_op *op, int fd, uint64_t off,
 static void
 literal_mem(struct fetch_op *op, const char *p, size_t len)
 {
-	add(&op->sb, "{%zu}\r\n", len);
+	strbuf_addf(&op->sb, "{%zu}\r\n", len);
 	strbuf_add(&op->sb, p, len);
 }
 
@@ -278,12 +265,12 @@ one(struct imap_session *s, struct fetch_op *op, uint32_t seq)
 		return;
 	if (op->need_cache)
 		im = folder_cache_get(f, m);
-	add(&op->sb, "* %" PRIu32 " FETCH (", seq);
+	strbuf_addf(&op->sb, "* %" PRIu32 " FETCH (", seq);
 #define SEP() (first ? (first = false, "") : " ")
 	bool uid_done = false, flags_done = false, modseq_done = false;
 	if (s->cmd->uid) {
 		/* RFC 3501 §6.4.8: UID FETCH always includes UID. */
-		add(&op->sb, "UID %" PRIu32, m->uid);
+		strbuf_addf(&op->sb, "UID %" PRIu32, m->uid);
 		first = false;
 		uid_done = true;
 	}
@@ -292,29 +279,31 @@ one(struct imap_session *s, struct fetch_op *op, uint32_t seq)
 		switch (att->item) {
 		case IMAP_FETCH_UID:
 			if (!uid_done)
-				add(&op->sb, "%sUID %" PRIu32, SEP(), m->uid);
+				strbuf_addf(&op->sb, "%sUID %" PRIu32, SEP(),
+					    m->uid);
 			uid_done = true;
 			break;
 		case IMAP_FETCH_FLAGS:
 			if (flags_done)
 				break;
-			add(&op->sb, "%sFLAGS ", SEP());
+			strbuf_addf(&op->sb, "%sFLAGS ", SEP());
 			imap_view_write_flags(v, m, &op->sb);
 			flags_done = true;
 			break;
 		case IMAP_FETCH_MODSEQ:
 			if (!modseq_done)
-				add(&op->sb, "%sMODSEQ (%" PRIu64 ")", SEP(),
-				    m->modseq);
+				strbuf_addf(&op->sb, "%sMODSEQ (%" PRIu64 ")",
+					    SEP(), m->modseq);
 			modseq_done = true;
 			break;
 		case IMAP_FETCH_INTERNALDATE:
-			add(&op->sb, "%sINTERNALDATE ", SEP());
+			strbuf_addf(&op->sb, "%sINTERNALDATE ", SEP());
 			internaldate(&op->sb, m->date);
 			break;
 		case IMAP_FETCH_RFC822_SIZE:
-			add(&op->sb, "%sRFC822.SIZE %" PRIu64, SEP(),
-			    im && im->vsize > m->size ? im->vsize : m->size);
+			strbuf_addf(&op->sb, "%sRFC822.SIZE %" PRIu64, SEP(),
+				    im && im->vsize > m->size ? im->vsize
+							      : m->size);
 			break;
 		case IMAP_FETCH_ENVELOPE:
 		case IMAP_FETCH_BODY:
@@ -324,14 +313,14 @@ one(struct imap_session *s, struct fetch_op *op, uint32_t seq)
 				break;
 			}
 			if (att->item == IMAP_FETCH_ENVELOPE) {
-				add(&op->sb, "%sENVELOPE ", SEP());
+				strbuf_addf(&op->sb, "%sENVELOPE ", SEP());
 				strbuf_add(&op->sb, im->envelope,
 					   im->envelope_len);
 			} else if (att->item == IMAP_FETCH_BODY) {
-				add(&op->sb, "%sBODY ", SEP());
+				strbuf_addf(&op->sb, "%sBODY ", SEP());
 				strbuf_add(&op->sb, im->body, im->body_len);
 			} else {
-				add(&op->sb, "%sBODYSTRUCTURE ", SEP());
+				strbuf_addf(&op->sb, "%sBODYSTRUCTURE ", SEP());
 				strbuf_add(&op->sb, im->bodystructure,
 					   im->bodystructure_len);
 			}
@@ -364,7 +353,8 @@ one(struct imap_session *s, struct fetch_op *op, uint32_t seq)
 					: IMAP_SECTION_TEXT;
 				tmp.sec = &sec;
 				tmp.partial = false;
-				add(&op->sb, "%s%s ", SEP(),
+				strbuf_addf(
+				    &op->sb, "%s%s ", SEP(),
 				    att->item == IMAP_FETCH_RFC822 ? "RFC822"
 				    : att->item == IMAP_FETCH_RFC822_HEADER
 					? "RFC822.HEADER"
@@ -382,12 +372,13 @@ one(struct imap_session *s, struct fetch_op *op, uint32_t seq)
 	/* FLAGS of messages this FETCH marked \Seen (RFC 3501 §6.4.5), and
 	 * MODSEQ with CHANGEDSINCE or once CONDSTORE is on (RFC 7162). */
 	if (!flags_done && in_seen(op, m->uid)) {
-		add(&op->sb, "%sFLAGS ", SEP());
+		strbuf_addf(&op->sb, "%sFLAGS ", SEP());
 		imap_view_write_flags(v, m, &op->sb);
 		flags_done = true;
 	}
 	if (!modseq_done && (op->want_modseq || (flags_done && s->condstore)))
-		add(&op->sb, "%sMODSEQ (%" PRIu64 ")", SEP(), m->modseq);
+		strbuf_addf(&op->sb, "%sMODSEQ (%" PRIu64 ")", SEP(),
+			    m->modseq);
 #undef SEP
 	strbuf_adds(&op->sb, ")\r\n");
 	out_sb(s, op);
@@ -408,8 +399,7 @@ finish(struct imap_session *s, struct fetch_op *op)
 	else
 		imap_reply_set(&r, IMAP_OK, NULL, "%sFETCH completed",
 			       s->cmd->uid ? "UID " : "");
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 struct parse_batch {
@@ -537,9 +527,10 @@ vanished_earlier(struct imap_session *s, const struct imap_fetch_args *a)
 			if (sb.len > 0)
 				strbuf_add(&sb, ",", 1);
 			if (hi == lo)
-				add(&sb, "%" PRIu32, lo);
+				strbuf_addf(&sb, "%" PRIu32, lo);
 			else
-				add(&sb, "%" PRIu32 ":%" PRIu32, lo, hi);
+				strbuf_addf(&sb, "%" PRIu32 ":%" PRIu32, lo,
+					    hi);
 		}
 	}
 	if (sb.len > 0)

@@ -175,8 +175,7 @@ select_done(struct imap_session *s, struct imap_job *j, void *arg)
 		imap_reply_set(&r, IMAP_NO, fo->missing ? "NONEXISTENT" : NULL,
 			       "%s", fo->err[0] ? fo->err : "No such mailbox");
 		select_free(op);
-		imap_complete(s, &r);
-		imap_process(s);
+		imap_finish(s, &r);
 		return;
 	}
 	s->view = xmalloc(sizeof(*s->view));
@@ -217,8 +216,7 @@ select_done(struct imap_session *s, struct imap_job *j, void *arg)
 	imap_reply_set(&r, IMAP_OK, op->readonly ? "READ-ONLY" : "READ-WRITE",
 		       "%s completed", op->readonly ? "EXAMINE" : "SELECT");
 	select_free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status
@@ -320,8 +318,7 @@ manage_done(struct imap_session *s, struct imap_job *j, void *arg)
 			       imap_cmd_name(op->cmd));
 	}
 	free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 static enum imap_status
@@ -543,8 +540,7 @@ status_next(struct imap_session *s, struct status_op *op)
 		imap_reply_set(&r, IMAP_OK, NULL, "STATUS completed");
 	}
 	status_free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status
@@ -630,8 +626,7 @@ list_done(struct imap_session *s, struct imap_job *j, void *arg)
 		imap_reply_set(&r, IMAP_NO, "SERVERBUG",
 			       "Cannot list mailboxes");
 		list_free(op);
-		imap_complete(s, &r);
-		imap_process(s);
+		imap_finish(s, &r);
 		return;
 	}
 	unsigned o = op->args.opts;
@@ -718,8 +713,7 @@ list_done(struct imap_session *s, struct imap_job *j, void *arg)
 		evbuffer_add(imap_out(s), out.p, out.len);
 	free(out.p);
 	imap_reply_set(&r, IMAP_OK, NULL, "%s completed", verb);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status
@@ -813,8 +807,7 @@ close_done(struct imap_session *s, struct imap_job *j, void *arg)
 	/* RFC 3501 §6.4.2: no untagged EXPUNGE for CLOSE. */
 	imap_session_unselect(s);
 	imap_reply_set(&r, IMAP_OK, NULL, "CLOSE completed");
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status

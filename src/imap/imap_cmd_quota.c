@@ -77,8 +77,7 @@ quota_done(struct imap_session *s, struct imap_job *j, void *arg)
 			       op->root_cmd ? "GETQUOTAROOT" : "GETQUOTA");
 	}
 	free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 static enum imap_status

@@ -99,8 +99,7 @@ store_done(struct imap_session *s, struct imap_job *j, void *arg)
 			       c && c->error == ENOSPC ? "LIMIT" : NULL, "%s",
 			       c ? c->err : "Mailbox is gone");
 		store_free(op);
-		imap_complete(s, &r);
-		imap_process(s);
+		imap_finish(s, &r);
 		return;
 	}
 	/* RFC 3501 §6.4.6: the new flags of each message, unless .SILENT;
@@ -164,8 +163,7 @@ store_done(struct imap_session *s, struct imap_job *j, void *arg)
 			       s->cmd->uid ? "UID " : "");
 	}
 	store_free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status
@@ -273,14 +271,33 @@ expunge_work(struct imap_job *j, void *arg)
 	free(u);
 }
 
+/* joint_runs - the UIDs of side as ranges, cut wherever src and dst do not
+ * both go on by one: the two sets of COPYUID then pair up in order. */
+static void
+joint_runs(const uint32_t *side, const uint32_t *src, const uint32_t *dst,
+	   size_t k, struct strbuf *code)
+{
+	for (size_t i = 0; i < k;) {
+		size_t e = i;
+		while (e + 1 < k && src[e + 1] == src[e] + 1 &&
+		       dst[e + 1] == dst[e] + 1)
+			e++;
+		strbuf_adds(code, i > 0 ? "," : "");
+		if (e == i)
+			strbuf_addf(code, "%" PRIu32, side[i]);
+		else
+			strbuf_addf(code, "%" PRIu32 ":%" PRIu32, side[i],
+				    side[e]);
+		i = e + 1;
+	}
+}
+
 static void
 copyuid(struct copy_op *op, struct strbuf *code)
 {
 	/* RFC 4315 §3: COPYUID uidvalidity source-uids dest-uids, the
 	 * two sets in corresponding order. */
-	char tmp[32];
-	snprintf(tmp, sizeof(tmp), "COPYUID %" PRIu32 " ", op->dst_uidvalidity);
-	strbuf_adds(code, tmp);
+	strbuf_addf(code, "COPYUID %" PRIu32 " ", op->dst_uidvalidity);
 	uint32_t *src = xmalloc((op->n ? op->n : 1) * sizeof(*src));
 	uint32_t *dst = xmalloc((op->n ? op->n : 1) * sizeof(*dst));
 	size_t k = 0;
@@ -289,38 +306,9 @@ copyuid(struct copy_op *op, struct strbuf *code)
 			src[k] = op->src_uids[i];
 			dst[k++] = op->dst_uids[i];
 		}
-	/* Runs only where both sides ascend together. */
-	for (size_t i = 0; i < k;) {
-		size_t e = i;
-		while (e + 1 < k && src[e + 1] == src[e] + 1 &&
-		       dst[e + 1] == dst[e] + 1)
-			e++;
-		if (i > 0)
-			strbuf_add(code, ",", 1);
-		if (e == i)
-			snprintf(tmp, sizeof(tmp), "%" PRIu32, src[i]);
-		else
-			snprintf(tmp, sizeof(tmp), "%" PRIu32 ":%" PRIu32,
-				 src[i], src[e]);
-		strbuf_adds(code, tmp);
-		i = e + 1;
-	}
+	joint_runs(src, src, dst, k, code);
 	strbuf_adds(code, " ");
-	for (size_t i = 0; i < k;) {
-		size_t e = i;
-		while (e + 1 < k && src[e + 1] == src[e] + 1 &&
-		       dst[e + 1] == dst[e] + 1)
-			e++;
-		if (i > 0)
-			strbuf_add(code, ",", 1);
-		if (e == i)
-			snprintf(tmp, sizeof(tmp), "%" PRIu32, dst[i]);
-		else
-			snprintf(tmp, sizeof(tmp), "%" PRIu32 ":%" PRIu32,
-				 dst[i], dst[e]);
-		strbuf_adds(code, tmp);
-		i = e + 1;
-	}
+	joint_runs(dst, src, dst, k, code);
 	free(src);
 	free(dst);
 }
@@ -337,8 +325,7 @@ moved_done(struct imap_session *s, struct imap_job *j, void *arg)
 	imap_reply_set(&r, IMAP_OK, NULL, "%sMOVE completed",
 		       s->cmd->uid ? "UID " : "");
 	copy_free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 static void
@@ -387,8 +374,7 @@ copy_done(struct imap_session *s, struct imap_job *j, void *arg)
 		}
 	}
 	copy_free(op);
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status
@@ -503,8 +489,7 @@ xp_done(struct imap_session *s, struct imap_job *j, void *arg)
 			       s->cmd->uid ? "UID " : "");
 	xp_free(arg);
 	/* The EXPUNGEs go out with the completion (EXPUNGE may have them). */
-	imap_complete(s, &r);
-	imap_process(s);
+	imap_finish(s, &r);
 }
 
 enum imap_status

@@ -285,6 +285,13 @@ write_tagged(struct imap_session *s, const char *tag, struct imap_reply *r)
 }
 
 void
+imap_finish(struct imap_session *s, struct imap_reply *r)
+{
+	imap_complete(s, r);
+	imap_process(s);
+}
+
+void
 imap_complete_silent(struct imap_session *s)
 {
 	free_cmd(s);

@@ -155,6 +155,10 @@ void imap_reply_set(struct imap_reply *r, enum imap_status st, const char *code,
 /* imap_complete - the command is done: changes, then the tagged line. */
 void imap_complete(struct imap_session *s, struct imap_reply *r);
 
+/* imap_finish - an asynchronous command is done: complete it and go on
+ * reading commands. */
+void imap_finish(struct imap_session *s, struct imap_reply *r);
+
 /* imap_complete_silent - done, its tagged response already written
  * (STARTTLS and COMPRESS answer before their layer goes on). */
 void imap_complete_silent(struct imap_session *s);

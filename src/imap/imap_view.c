@@ -17,20 +17,6 @@ _Static_assert((int)FOLDER_ANSWERED == (int)IMAP_FLAG_ANSWERED &&
 		   (int)FOLDER_DRAFT == (int)IMAP_FLAG_DRAFT,
 	       "store and IMAP flag bits must agree");
 
-static void addf(struct strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-addf(struct strbuf *sb, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	strbuf_add(sb, tmp, n < 0 ? 0 : (size_t)n);
-}
-
 /* in_view - is folder message m one the view has been told of and not
  * yet told gone? */
 static bool
@@ -349,9 +335,10 @@ imap_view_uidset(const uint32_t *uids, size_t n, struct strbuf *out)
 		if (i > 0)
 			strbuf_add(out, ",", 1);
 		if (j == i)
-			addf(out, "%" PRIu32, uids[i]);
+			strbuf_addf(out, "%" PRIu32, uids[i]);
 		else
-			addf(out, "%" PRIu32 ":%" PRIu32, uids[i], uids[j]);
+			strbuf_addf(out, "%" PRIu32 ":%" PRIu32, uids[i],
+				    uids[j]);
 		i = j + 1;
 	}
 }
@@ -395,7 +382,8 @@ report_expunges(struct imap_view *v, struct strbuf *out, bool qresync)
 				continue;
 			if (m->expunged != 0) {
 				/* Each EXPUNGE renumbers those after it. */
-				addf(out, "* %" PRIu32 " EXPUNGE\r\n", seq + 1);
+				strbuf_addf(out, "* %" PRIu32 " EXPUNGE\r\n",
+					    seq + 1);
 				gone++;
 			} else {
 				seq++;
@@ -434,7 +422,7 @@ imap_view_update(struct imap_view *v, struct strbuf *out, bool allow_expunge,
 	}
 	if (added > 0) {
 		v->exists += added;
-		addf(out, "* %" PRIu32 " EXISTS\r\n", v->exists);
+		strbuf_addf(out, "* %" PRIu32 " EXISTS\r\n", v->exists);
 		drop_map(v);
 		wrote = true;
 		if (v->recent_owner &&
@@ -450,7 +438,7 @@ imap_view_update(struct imap_view *v, struct strbuf *out, bool allow_expunge,
 	 * the client counts down itself. */
 	if (added > 0) {
 		uint32_t recent = imap_view_recent_count(v);
-		addf(out, "* %" PRIu32 " RECENT\r\n", recent);
+		strbuf_addf(out, "* %" PRIu32 " RECENT\r\n", recent);
 		v->recent_told = recent;
 	}
 	/* Flags others changed, of messages this session knew before. */
@@ -465,13 +453,14 @@ imap_view_update(struct imap_view *v, struct strbuf *out, bool allow_expunge,
 			if (m->expunged != 0 || m->modseq <= v->flags_seen ||
 			    (m->changed_by != 0 && m->changed_by == v->sid))
 				continue;
-			addf(out, "* %" PRIu32 " FETCH (", seq);
+			strbuf_addf(out, "* %" PRIu32 " FETCH (", seq);
 			if (qresync)
-				addf(out, "UID %" PRIu32 " ", m->uid);
+				strbuf_addf(out, "UID %" PRIu32 " ", m->uid);
 			strbuf_adds(out, "FLAGS ");
 			imap_view_write_flags(v, m, out);
 			if (condstore || qresync)
-				addf(out, " MODSEQ (%" PRIu64 ")", m->modseq);
+				strbuf_addf(out, " MODSEQ (%" PRIu64 ")",
+					    m->modseq);
 			strbuf_adds(out, ")\r\n");
 			wrote = true;
 		}

@@ -32,28 +32,7 @@ unsigned
 folder_flags_from_info(const char *name)
 {
 	const char *info = name ? strstr(name, ":2,") : NULL;
-	unsigned f = 0;
-	if (info == NULL)
-		return 0;
-	for (info += 3; *info != '\0'; info++)
-		switch (*info) {
-		case 'D':
-			f |= FOLDER_DRAFT;
-			break;
-		case 'F':
-			f |= FOLDER_FLAGGED;
-			break;
-		case 'R':
-			f |= FOLDER_ANSWERED;
-			break;
-		case 'S':
-			f |= FOLDER_SEEN;
-			break;
-		case 'T':
-			f |= FOLDER_DELETED;
-			break;
-		}
-	return f;
+	return info ? folder_index_flags(info + 3, strlen(info + 3)) : 0;
 }
 
 long

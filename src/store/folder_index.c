@@ -39,8 +39,8 @@ folder_index_info(unsigned flags, char out[8])
 	out[w] = '\0';
 }
 
-static unsigned
-flags_of_letters(const char *s, size_t len)
+unsigned
+folder_index_flags(const char *s, size_t len)
 {
 	unsigned f = 0;
 	for (size_t i = 0; i < len; i++)
@@ -203,7 +203,7 @@ parse_msg(const struct rec *r, struct folder_index_rec *m)
 		return -1;
 	const char *f = field(r, 2, "f", &len);
 	if (f != NULL)
-		m->flags = (uint8_t)flags_of_letters(f, len);
+		m->flags = (uint8_t)folder_index_flags(f, len);
 	size_t klen;
 	const char *k = field(r, 2, "k", &klen);
 	if (k != NULL) {
@@ -478,90 +478,62 @@ folder_index_free(struct folder_index *ix)
 
 /* --- writing --- */
 
-static void addf(struct strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-addf(struct strbuf *sb, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	strbuf_add(sb, tmp, n < 0 ? 0 : (size_t)n);
-}
-
 void
 folder_index_rec_msg(struct strbuf *sb, const struct folder_msg *m)
 {
 	char info[8];
 	folder_index_info(m->flags, info);
-	addf(sb, "M %" PRIu32 " m=%" PRIu64 " f=%s k=%" PRIx64 " d=%" PRId64,
-	     m->uid, m->modseq, info, m->kw, m->date < 0 ? 0 : m->date);
+	strbuf_addf(sb,
+		    "M %" PRIu32 " m=%" PRIu64 " f=%s k=%" PRIx64 " d=%" PRId64,
+		    m->uid, m->modseq, info, m->kw, m->date < 0 ? 0 : m->date);
 	if (m->cache_len > 0)
-		addf(sb, " c=%" PRIu64 ":%" PRIu32, m->cache_off, m->cache_len);
+		strbuf_addf(sb, " c=%" PRIu64 ":%" PRIu32, m->cache_off,
+			    m->cache_len);
 	strbuf_adds(sb, "\n");
 }
 
 void
 folder_index_rec_expunge(struct strbuf *sb, uint32_t uid, uint64_t modseq)
 {
-	addf(sb, "E %" PRIu32 " m=%" PRIu64 "\n", uid, modseq);
+	strbuf_addf(sb, "E %" PRIu32 " m=%" PRIu64 "\n", uid, modseq);
 }
 
 void
 folder_index_rec_head(struct strbuf *sb, uint64_t highestmodseq,
 		      uint32_t recent_uid)
 {
-	addf(sb, "H highestmodseq=%" PRIu64 " recent=%" PRIu32 "\n",
-	     highestmodseq, recent_uid);
+	strbuf_addf(sb, "H highestmodseq=%" PRIu64 " recent=%" PRIu32 "\n",
+		    highestmodseq, recent_uid);
 }
 
 void
 folder_index_rec_keyword(struct strbuf *sb, size_t i, const char *name)
 {
-	addf(sb, "K %zu %s\n", i, name);
+	strbuf_addf(sb, "K %zu %s\n", i, name);
 }
 
 void
 folder_index_rec_vanished(struct strbuf *sb, uint32_t lo, uint32_t hi,
 			  uint64_t modseq)
 {
-	addf(sb, "X %" PRIu32 " %" PRIu32 " m=%" PRIu64 "\n", lo, hi, modseq);
+	strbuf_addf(sb, "X %" PRIu32 " %" PRIu32 " m=%" PRIu64 "\n", lo, hi,
+		    modseq);
 }
 
-/* write_file - tmp, fsync, rename over path, fsync the folder. */
+/* write_file - dir/name replaced atomically. */
 static int
 write_file(const char *dir, const char *name, const char *data, size_t len)
 {
-	char tp[4096], fp[4096];
-	snprintf(tp, sizeof(tp), "%s/%s.tmp", dir, name);
-	snprintf(fp, sizeof(fp), "%s/%s", dir, name);
-	int fd = open(tp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		int saved = errno;
-		close(fd);
-		unlink(tp);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tp, fp) < 0) {
-		int saved = errno;
-		unlink(tp);
-		errno = saved;
-		return -1;
-	}
-	return fsutil_fsync_dir(dir);
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return fsutil_write_atomic(p, data, len);
 }
 
 static void
 log_head(struct strbuf *sb, uint32_t uidvalidity, uint64_t gen)
 {
-	addf(sb, LOG_MAGIC "uidvalidity=%" PRIu32 " gen=%" PRIu64 "\n",
-	     uidvalidity, gen);
+	strbuf_addf(sb, LOG_MAGIC "uidvalidity=%" PRIu32 " gen=%" PRIu64 "\n",
+		    uidvalidity, gen);
 }
 
 int
@@ -610,8 +582,8 @@ folder_index_snapshot(const char *path, const struct folder *f, uint64_t gen,
 {
 	struct strbuf sb = {0};
 
-	addf(&sb, SNAP_MAGIC "uidvalidity=%" PRIu32 " gen=%" PRIu64 "\n",
-	     f->uidvalidity, gen);
+	strbuf_addf(&sb, SNAP_MAGIC "uidvalidity=%" PRIu32 " gen=%" PRIu64 "\n",
+		    f->uidvalidity, gen);
 	folder_index_rec_head(&sb, f->highestmodseq, f->recent_uid);
 	for (size_t i = 0; i < f->n_kw; i++)
 		folder_index_rec_keyword(&sb, i, f->kw[i]);

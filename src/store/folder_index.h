@@ -107,6 +107,10 @@ int folder_index_append(const char *path, uint32_t uidvalidity, uint64_t gen,
 int folder_index_snapshot(const char *path, const struct folder *f,
 			  uint64_t gen, uint64_t *snap_r);
 
+/* folder_index_flags - FOLDER_* flags of Maildir info letters ("RS");
+ * other letters are not flags of IMAP's. */
+unsigned folder_index_flags(const char *s, size_t len);
+
 /* folder_index_info - the Maildir info letters of FOLDER_* flags, sorted,
  * into out[8] ("" for none). */
 void folder_index_info(unsigned flags, char out[8]);

@@ -16,6 +16,7 @@
 #include "store/quota.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 #define SUBS_NAME "subscriptions"
@@ -151,26 +152,13 @@ read_subs(const char *root, struct names *l)
 static int
 write_subs(const char *root, const struct names *l)
 {
-	char p[4096], tmp[4096];
+	char p[4096];
+	struct strbuf sb = {0};
 	snprintf(p, sizeof(p), "%s/" SUBS_NAME, root);
-	snprintf(tmp, sizeof(tmp), "%s/" SUBS_NAME ".tmp", root);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int r = 0;
-	for (size_t i = 0; i < l->n && r == 0; i++)
-		r = fsutil_write_all(fd, l->v[i], strlen(l->v[i])) < 0 ||
-			    fsutil_write_all(fd, "\n", 1) < 0
-			? -1
-			: 0;
-	if (r == 0)
-		r = fsync(fd);
-	if (close(fd) < 0)
-		r = -1;
-	if (r == 0)
-		r = rename(tmp, p);
-	if (r < 0)
-		unlink(tmp);
+	for (size_t i = 0; i < l->n; i++)
+		strbuf_addf(&sb, "%s\n", l->v[i]);
+	int r = fsutil_write_atomic(p, sb.p ? sb.p : "", sb.len);
+	free(sb.p);
 	return r;
 }
 
@@ -363,6 +351,24 @@ failed(const char **code_r, char *err, size_t errlen, const char *what)
 	return -1;
 }
 
+/* make_parents - the folders above name that are missing. 0 or -1. */
+static int
+make_parents(const char *root, const char *name)
+{
+	char up[FOLDERS_NAME_MAX + 1];
+	snprintf(up, sizeof(up), "%s", name);
+	for (char *dot = strchr(up, '.'); dot; dot = strchr(dot + 1, '.')) {
+		char pp[4096];
+		*dot = '\0';
+		if (!folders_exists(root, up) &&
+		    (folders_path(root, up, pp, sizeof(pp)) < 0 ||
+		     make_folder(pp) < 0))
+			return -1;
+		*dot = '.';
+	}
+	return 0;
+}
+
 int
 folders_create(const char *root, const char *name, const char **code_r,
 	       char *err, size_t errlen)
@@ -377,18 +383,7 @@ folders_create(const char *root, const char *name, const char **code_r,
 	if (maildir_create(root) < 0)
 		return failed(code_r, err, errlen, "cannot create");
 	/* RFC 3501 §6.3.3: create the superior names too. */
-	char name2[FOLDERS_NAME_MAX + 1];
-	snprintf(name2, sizeof(name2), "%s", name);
-	for (char *dot = strchr(name2, '.'); dot; dot = strchr(dot + 1, '.')) {
-		*dot = '\0';
-		char pp[4096];
-		if (!folders_exists(root, name2) &&
-		    (folders_path(root, name2, pp, sizeof(pp)) < 0 ||
-		     make_folder(pp) < 0))
-			return failed(code_r, err, errlen, "cannot create");
-		*dot = '.';
-	}
-	if (make_folder(p) < 0)
+	if (make_parents(root, name) < 0 || make_folder(p) < 0)
 		return failed(code_r, err, errlen, "cannot create");
 	return 0;
 }
@@ -567,17 +562,8 @@ folders_rename(const char *root, const char *from, const char *to,
 		return refuse(code_r, "CANNOT", err, errlen,
 			      "Cannot move a mailbox into itself");
 	/* Superior names of the new name, as CREATE makes them. */
-	char name2[FOLDERS_NAME_MAX + 1];
-	snprintf(name2, sizeof(name2), "%s", to);
-	for (char *dot = strchr(name2, '.'); dot; dot = strchr(dot + 1, '.')) {
-		*dot = '\0';
-		char pp[4096];
-		if (!folders_exists(root, name2) &&
-		    (folders_path(root, name2, pp, sizeof(pp)) < 0 ||
-		     make_folder(pp) < 0))
-			return failed(code_r, err, errlen, "cannot create");
-		*dot = '.';
-	}
+	if (make_parents(root, to) < 0)
+		return failed(code_r, err, errlen, "cannot create");
 	folders_path(root, from, a, sizeof(a));
 	if (rename_children(root, from, to) < 0 || rename(a, b) < 0)
 		return failed(code_r, err, errlen, "cannot rename");

@@ -88,7 +88,7 @@ int
 quota_recalc(const char *root, uint64_t *bytes_r, uint64_t *count_r)
 {
 	uint64_t bytes = 0, count = 0;
-	char p[4096], tmp[4096], line[64];
+	char p[4096], line[64];
 
 	int lfd = lock_quota(root, LOCK_EX);
 	if (lfd < 0)
@@ -108,21 +108,10 @@ quota_recalc(const char *root, uint64_t *bytes_r, uint64_t *count_r)
 		}
 		closedir(dp);
 	}
-	snprintf(tmp, sizeof(tmp), "%s/" QUOTA_FILE ".tmp", root);
 	snprintf(p, sizeof(p), "%s/" QUOTA_FILE, root);
 	int n = snprintf(line, sizeof(line), "0S\n%" PRIu64 " %" PRIu64 "\n",
 			 bytes, count);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int r = -1;
-	if (fd >= 0) {
-		r = fsutil_write_all(fd, line, (size_t)n);
-		if (close(fd) < 0)
-			r = -1;
-		if (r == 0)
-			r = rename(tmp, p);
-		if (r < 0)
-			unlink(tmp);
-	}
+	int r = fsutil_write_atomic(p, line, (size_t)n);
 	close(lfd);
 	*bytes_r = bytes;
 	*count_r = count;

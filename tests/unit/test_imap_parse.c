@@ -34,17 +34,6 @@ static const struct imap_limits lim = {
 /* --- the canonical dump --- */
 
 static void
-add(struct strbuf *sb, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	strbuf_adds(sb, tmp);
-}
-
-static void
 dump_str(struct strbuf *sb, const struct imap_str *s)
 {
 	strbuf_adds(sb, "<");
@@ -64,9 +53,9 @@ dump_set(struct strbuf *sb, const struct imap_seqset *set)
 		if (i > 0)
 			strbuf_adds(sb, ",");
 		if (set->r[i].lo == set->r[i].hi)
-			add(sb, "%u", set->r[i].lo);
+			strbuf_addf(sb, "%u", set->r[i].lo);
 		else
-			add(sb, "%u:%u", set->r[i].lo, set->r[i].hi);
+			strbuf_addf(sb, "%u:%u", set->r[i].lo, set->r[i].hi);
 	}
 }
 
@@ -77,11 +66,11 @@ dump_flags(struct strbuf *sb, const struct imap_flags *f)
 	const char *sep = "";
 	for (unsigned b = 1; b <= IMAP_FLAG_RECENT; b <<= 1)
 		if (f->sys & b) {
-			add(sb, "%s%s", sep, imap_flag_name(b));
+			strbuf_addf(sb, "%s%s", sep, imap_flag_name(b));
 			sep = " ";
 		}
 	for (size_t i = 0; i < f->n_kw; i++) {
-		add(sb, "%s", sep);
+		strbuf_addf(sb, "%s", sep);
 		strbuf_add(sb, f->kw[i].p, f->kw[i].len);
 		sep = " ";
 	}
@@ -109,13 +98,13 @@ dump_fetch(struct strbuf *sb, const struct imap_fetch_args *f)
 		}
 		strbuf_adds(sb, a->peek ? "BODY.PEEK[" : "BODY[");
 		for (size_t k = 0; k < a->sec->nparts; k++)
-			add(sb, "%s%u", k ? "." : "", a->sec->part[k]);
+			strbuf_addf(sb, "%s%u", k ? "." : "", a->sec->part[k]);
 		static const char *const texts[] = {
 		    "",	    "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
 		    "TEXT", "MIME"};
 		if (a->sec->text != IMAP_SECTION_BODY)
-			add(sb, "%s%s", a->sec->nparts ? "." : "",
-			    texts[a->sec->text]);
+			strbuf_addf(sb, "%s%s", a->sec->nparts ? "." : "",
+				    texts[a->sec->text]);
 		if (a->sec->nfields > 0) {
 			strbuf_adds(sb, " (");
 			for (size_t k = 0; k < a->sec->nfields; k++) {
@@ -130,11 +119,11 @@ dump_fetch(struct strbuf *sb, const struct imap_fetch_args *f)
 		}
 		strbuf_adds(sb, "]");
 		if (a->partial)
-			add(sb, "<%u.%u>", a->offset, a->count);
+			strbuf_addf(sb, "<%u.%u>", a->offset, a->count);
 	}
 	if (f->changedsince_set)
-		add(sb, " changedsince=%llu",
-		    (unsigned long long)f->changedsince);
+		strbuf_addf(sb, " changedsince=%llu",
+			    (unsigned long long)f->changedsince);
 	if (f->vanished)
 		strbuf_adds(sb, " vanished");
 }
@@ -151,7 +140,7 @@ static const char *const sk_names[] = {
 static void
 dump_search(struct strbuf *sb, const struct imap_search *k)
 {
-	add(sb, "(%s", sk_names[k->key]);
+	strbuf_addf(sb, "(%s", sk_names[k->key]);
 	switch (k->key) {
 	case IMAP_SK_AND:
 	case IMAP_SK_OR:
@@ -170,7 +159,7 @@ dump_search(struct strbuf *sb, const struct imap_search *k)
 		break;
 	case IMAP_SK_FLAG:
 	case IMAP_SK_UNFLAG:
-		add(sb, " %s", imap_flag_name(k->flag));
+		strbuf_addf(sb, " %s", imap_flag_name(k->flag));
 		break;
 	case IMAP_SK_HEADER:
 		strbuf_adds(sb, " ");
@@ -194,16 +183,16 @@ dump_search(struct strbuf *sb, const struct imap_search *k)
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:
-		add(sb, " day%d", k->day);
+		strbuf_addf(sb, " day%d", k->day);
 		break;
 	case IMAP_SK_LARGER:
 	case IMAP_SK_SMALLER:
 	case IMAP_SK_OLDER:
 	case IMAP_SK_YOUNGER:
-		add(sb, " %u", k->num);
+		strbuf_addf(sb, " %u", k->num);
 		break;
 	case IMAP_SK_MODSEQ:
-		add(sb, " %llu", (unsigned long long)k->modseq);
+		strbuf_addf(sb, " %llu", (unsigned long long)k->modseq);
 		break;
 	default:
 		break;
@@ -216,8 +205,8 @@ static char *
 dump(const struct imap_command *c)
 {
 	struct strbuf sb = {0};
-	add(&sb, "%s %s%s", c->tag, c->uid ? "UID " : "",
-	    imap_cmd_name(c->cmd));
+	strbuf_addf(&sb, "%s %s%s", c->tag, c->uid ? "UID " : "",
+		    imap_cmd_name(c->cmd));
 	switch (c->cmd) {
 	case IMAP_CMD_LOGIN:
 		strbuf_adds(&sb, " ");
@@ -241,8 +230,8 @@ dump(const struct imap_command *c)
 		if (s->condstore)
 			strbuf_adds(&sb, " condstore");
 		if (s->qresync) {
-			add(&sb, " qresync %u %llu", s->uidvalidity,
-			    (unsigned long long)s->modseq);
+			strbuf_addf(&sb, " qresync %u %llu", s->uidvalidity,
+				    (unsigned long long)s->modseq);
 			if (s->known_uids.n) {
 				strbuf_adds(&sb, " known=");
 				dump_set(&sb, &s->known_uids);
@@ -274,9 +263,9 @@ dump(const struct imap_command *c)
 	case IMAP_CMD_LIST:
 	case IMAP_CMD_LSUB: {
 		const struct imap_list_args *l = &c->u.list;
-		add(&sb, " opts=%x", l->opts);
+		strbuf_addf(&sb, " opts=%x", l->opts);
 		if (l->status_items)
-			add(&sb, " status=%x", l->status_items);
+			strbuf_addf(&sb, " status=%x", l->status_items);
 		strbuf_adds(&sb, " ");
 		dump_str(&sb, &l->ref);
 		for (size_t i = 0; i < l->n_pat; i++) {
@@ -288,7 +277,7 @@ dump(const struct imap_command *c)
 	case IMAP_CMD_STATUS:
 		strbuf_adds(&sb, " ");
 		dump_str(&sb, &c->u.status.mbox);
-		add(&sb, " items=%x", c->u.status.items);
+		strbuf_addf(&sb, " items=%x", c->u.status.items);
 		break;
 	case IMAP_CMD_APPEND: {
 		const struct imap_append_args *a = &c->u.append;
@@ -297,8 +286,8 @@ dump(const struct imap_command *c)
 		strbuf_adds(&sb, " ");
 		dump_flags(&sb, &a->flags);
 		if (a->has_date)
-			add(&sb, " date=%lld", (long long)a->date);
-		add(&sb, " size=%u%s", a->size, a->ext ? " ext" : "");
+			strbuf_addf(&sb, " date=%lld", (long long)a->date);
+		strbuf_addf(&sb, " size=%u%s", a->size, a->ext ? " ext" : "");
 		if (!a->ext && a->data != NULL) {
 			strbuf_adds(&sb, " <");
 			strbuf_add(&sb, a->data, a->size);
@@ -314,9 +303,9 @@ dump(const struct imap_command *c)
 		strbuf_adds(&sb, " set=");
 		dump_set(&sb, &s->set);
 		if (s->unchangedsince_set)
-			add(&sb, " unchangedsince=%llu",
-			    (unsigned long long)s->unchangedsince);
-		add(&sb, " %c%s ", s->op, s->silent ? " silent" : "");
+			strbuf_addf(&sb, " unchangedsince=%llu",
+				    (unsigned long long)s->unchangedsince);
+		strbuf_addf(&sb, " %c%s ", s->op, s->silent ? " silent" : "");
 		dump_flags(&sb, &s->flags);
 		break;
 	}
@@ -330,7 +319,7 @@ dump(const struct imap_command *c)
 	case IMAP_CMD_SEARCH: {
 		const struct imap_search_args *s = &c->u.search;
 		if (s->esearch)
-			add(&sb, " return=%x", s->ret);
+			strbuf_addf(&sb, " return=%x", s->ret);
 		if (s->charset.len) {
 			strbuf_adds(&sb, " charset=");
 			dump_str(&sb, &s->charset);
@@ -370,8 +359,8 @@ dump(const struct imap_command *c)
 		strbuf_adds(&sb, " ");
 		dump_str(&sb, &c->u.setquota.root);
 		if (c->u.setquota.storage_set)
-			add(&sb, " storage=%llu",
-			    (unsigned long long)c->u.setquota.storage);
+			strbuf_addf(&sb, " storage=%llu",
+				    (unsigned long long)c->u.setquota.storage);
 		break;
 	default:
 		break;
@@ -716,7 +705,8 @@ run_reader(const char *in, size_t len, size_t step)
 						strbuf_adds(&sb, "[+]");
 					imap_reader_accept(&r);
 				} else {
-					add(&sb, "[refuse %u]", out.lit.size);
+					strbuf_addf(&sb, "[refuse %u]",
+						    out.lit.size);
 					imap_reader_refuse(&r);
 				}
 				break;
@@ -725,11 +715,11 @@ run_reader(const char *in, size_t len, size_t step)
 				break;
 			case IMAP_READER_COMMAND: {
 				if (out.bad) {
-					add(&sb, "[BAD %s: %s]", out.cmd.tag,
-					    out.why);
+					strbuf_addf(&sb, "[BAD %s: %s]",
+						    out.cmd.tag, out.why);
 				} else {
 					char *d = dump(&out.cmd);
-					add(&sb, "[%s]", d);
+					strbuf_addf(&sb, "[%s]", d);
 					free(d);
 				}
 				if (spool.len > 0) {
@@ -742,10 +732,10 @@ run_reader(const char *in, size_t len, size_t step)
 				break;
 			}
 			case IMAP_READER_TOO_LONG:
-				add(&sb, "[TOO LONG %s]", out.cmd.tag);
+				strbuf_addf(&sb, "[TOO LONG %s]", out.cmd.tag);
 				break;
 			case IMAP_READER_REFUSED:
-				add(&sb, "[REFUSED %s]", out.cmd.tag);
+				strbuf_addf(&sb, "[REFUSED %s]", out.cmd.tag);
 				break;
 			default:
 				break;
@@ -756,7 +746,7 @@ run_reader(const char *in, size_t len, size_t step)
 		if (n == 0)
 			break;
 	}
-	add(&sb, "%s", imap_reader_idle(&r) ? "" : "[partial]");
+	strbuf_addf(&sb, "%s", imap_reader_idle(&r) ? "" : "[partial]");
 	imap_reader_reset(&r);
 	free(spool.p);
 	if (sb.p == NULL)
