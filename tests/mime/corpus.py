@@ -869,4 +869,10 @@ CORPUS += [
         "",
         "MIAGCSqGSIb3DQEHA6CAMIACAQAxggFAMIIBPAIBADAkMBcxFTATBgNVBAMMDGV4YW1w",
         "")),
+    ("params-star-mixed", msg(
+        "MIME-Version: 1.0",
+        "Content-Type: application/x; name*0*=utf-8''%C3%A9; name*1=x.txt;"
+        " title*=us-ascii'en'hello%20w; a*0=x; a*1=y",
+        "",
+        "x")),
 ]

@@ -43,6 +43,16 @@ DIFFS = {
     # the empty line only if the header has one, the same in every mode.
     "header-only": {"BODY[HEADER.FIELDS (Content-Type)]": b""},
     "rfc822-empty": {"BODY[1.HEADER.FIELDS.NOT (Subject)]": b""},
+    # "title*" (an extended value without sections) stays "title*";
+    # Dovecot writes "title*1*" when continuations of another parameter
+    # come before it.
+    "params-star-mixed": {
+        "BODY": b'("application" "x" ("a" "xy" "name*" "utf-8\'\'%C3%A9x.txt"'
+                b' "title*" "us-ascii\'en\'hello%20w") NIL NIL "7bit" 1)',
+        "BODYSTRUCTURE": b'("application" "x" ("a" "xy" "name*"'
+                         b' "utf-8\'\'%C3%A9x.txt" "title*"'
+                         b' "us-ascii\'en\'hello%20w") NIL NIL "7bit" 1 NIL'
+                         b' NIL NIL NIL)'},
     "rfc822-header-only": {
         "BODY[1.HEADER.FIELDS.NOT (Subject)]": b"From: a@b\r\n"},
 }
