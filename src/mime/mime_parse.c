@@ -882,6 +882,8 @@ mp_header_end(struct mime_parser *p, uint64_t end, uint64_t nlf_end,
 	}
 	if (mime_str_is(p->t, x->type, "text"))
 		x->flags |= MIME_PART_TEXT;
+	else if (mime_str_is(p->t, x->type, "message"))
+		x->flags |= MIME_PART_TYPE_MESSAGE;
 	x->charset = mp_param_find(p, x->param, x->nparam, "charset", false);
 	x->body_off = end;
 	x->body_lines = nlf_end; /* made relative at the end */
