@@ -575,6 +575,10 @@ bs_params(const struct mime_tree *t, uint32_t first, uint32_t n,
 
 	for (uint32_t i = first; i < first + n; i++) {
 		const struct mime_param *p = &t->params[i];
+		/* a string lost to max_kept: the pair cannot be sent */
+		if (!mime_str_present(p->imap_name) ||
+		    !mime_str_present(p->imap_value))
+			continue;
 		strbuf_add(out, any ? " " : "(", 1);
 		bs_str(t, p->imap_name, out);
 		strbuf_add(out, " ", 1);
@@ -608,15 +612,16 @@ bs_ext_common(const struct mime_tree *t, const struct mime_part *x,
 		strbuf_adds(out, "NIL");
 	}
 	strbuf_add(out, " ", 1);
-	if (x->nlang > 0) {
-		for (uint32_t i = 0; i < x->nlang; i++) {
-			strbuf_add(out, i == 0 ? "(" : " ", 1);
-			bs_str(t, t->params[x->lang + i].name, out);
-		}
-		strbuf_add(out, ")", 1);
-	} else {
-		strbuf_adds(out, "NIL");
+	bool any = false;
+	for (uint32_t i = 0; i < x->nlang; i++) {
+		struct mime_str l = t->params[x->lang + i].name;
+		if (!mime_str_present(l))
+			continue;
+		strbuf_add(out, any ? " " : "(", 1);
+		bs_str(t, l, out);
+		any = true;
 	}
+	strbuf_adds(out, any ? ")" : "NIL");
 	strbuf_add(out, " ", 1);
 	bs_str(t, x->location, out);
 }
@@ -642,7 +647,12 @@ bs_multipart(const struct mime_tree *t, const struct mime_part *x, bool ext,
 	for (uint32_t c = x->child; c != MIME_NONE; c = t->parts[c].next)
 		bs_part(t, c, ext, out);
 	strbuf_add(out, " ", 1);
-	bs_str(t, x->subtype, out);
+	/* a subtype lost to max_kept: unknown subtypes are mixed (RFC
+	 * 2046 §5.1.3) */
+	if (mime_str_present(x->subtype))
+		bs_str(t, x->subtype, out);
+	else
+		strbuf_adds(out, "\"mixed\"");
 	if (ext) {
 		strbuf_add(out, " ", 1);
 		bs_params(t, x->param, x->nparam, false, out);
@@ -666,9 +676,11 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 		return;
 	}
 	strbuf_add(out, "(", 1);
-	if ((x->flags & MIME_PART_LIMIT) != 0) {
+	if ((x->flags & MIME_PART_LIMIT) != 0 || !mime_str_present(x->type) ||
+	    !mime_str_present(x->subtype)) {
 		/* A multipart or message past a limit: opaque, as Dovecot
-		 * writes it (a client must not look for its structure). */
+		 * writes it (a client must not look for its structure);
+		 * also a type lost to max_kept. */
 		strbuf_adds(out, "\"application\" \"octet-stream\" NIL");
 		text = message = false;
 	} else {

@@ -216,6 +216,17 @@ dec_u64(struct dec *d)
 {
 	uint64_t v = 0;
 
+	/* most numbers are one or two bytes */
+	if (d->e - d->p >= 2) {
+		if (d->p[0] < 0x80)
+			return *d->p++;
+		if (d->p[1] < 0x80) {
+			v = (uint64_t)(d->p[0] & 0x7f) | (uint64_t)d->p[1] << 7;
+			d->p += 2;
+			return v;
+		}
+	}
+
 	for (unsigned shift = 0; shift < 70; shift += 7) {
 		if (d->p == d->e) {
 			d->bad = true;

@@ -45,6 +45,7 @@ struct imap_fixture_search {
 };
 
 #include "imap_fixtures.inc"
+#include "imap_grammar.h"
 
 #define NFIX (sizeof(imap_fixtures) / sizeof(imap_fixtures[0]))
 
@@ -152,6 +153,13 @@ test_fixtures(void **state)
 			failures++;
 			fprintf(stderr, "%s: cache round trip differs\n",
 				f->name);
+		}
+		if (!imap_grammar_ok(m->envelope, m->envelope_len, 0) ||
+		    !imap_grammar_ok(m->body, m->body_len, 1) ||
+		    !imap_grammar_ok(m->bodystructure, m->bodystructure_len,
+				     2)) {
+			failures++;
+			fprintf(stderr, "%s: not RFC 3501 grammar\n", f->name);
 		}
 		check_str(f->name, "ENVELOPE", m->envelope, m->envelope_len,
 			  f->envelope, strlen(f->envelope));

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "imap/imap_msg.h"
+#include "imap_grammar.h"
 #include "mime/mime_parse.h"
 #include "util/strbuf.h"
 
@@ -247,7 +249,7 @@ static const struct parse_case parse_cases[] = {
     {S("Content-Type: message/rfc822\r\n\r\n"
        "Content-Type: multipart/alternative; boundary=\"q\"\r\n\r\n"
        "--q\r\n\r\na\r\n--q--\r\nepilogue"),
-     "0 [message]/[rfc822] h0+32 b32+78 l6 lf0/0 f6\n"
+     "0 [message]/[rfc822] h0+32 b32+78 l6 lf0/0 f406\n"
      "1 [multipart]/[alternative] h32+53 b85+25 l4 lf0/0 f5 "
      "[boundary]=[q]\n"
      "2 [text]/[plain] h90+2 b92+1 l0 lf0/0 f18\n"},
@@ -401,10 +403,20 @@ test_kept_limit(void **state)
 	mime_limits_default(&lim);
 	lim.max_kept = 2000;
 	free(check_splits(m.p, m.len, &lim));
-	struct mime_tree *t = mime_parse(m.p, m.len, &lim);
-	assert_true(t->flags & MIME_TREE_LIMIT);
-	assert_true(t->strings_len <= 2001);
-	mime_tree_free(&t);
+	for (uint32_t kept = 1; kept < 3000; kept += 7) {
+		lim.max_kept = kept;
+		struct mime_tree *t = mime_parse(m.p, m.len, &lim);
+		assert_true(t->flags & MIME_TREE_LIMIT);
+		assert_true(t->strings_len <= kept + 1);
+		/* whatever was lost, IMAP gets valid syntax */
+		struct imap_msg *im = imap_msg_from_tree(t);
+		assert_true(imap_grammar_ok(im->envelope, im->envelope_len, 0));
+		assert_true(imap_grammar_ok(im->body, im->body_len, 1));
+		assert_true(imap_grammar_ok(im->bodystructure,
+					    im->bodystructure_len, 2));
+		imap_msg_free(&im);
+		mime_tree_free(&t);
+	}
 	free(m.p);
 }
 
