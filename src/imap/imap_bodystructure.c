@@ -670,6 +670,10 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 	bool message = (x->flags & (MIME_PART_MESSAGE | MIME_PART_GLOBAL)) ==
 			   MIME_PART_MESSAGE &&
 		       x->child != MIME_NONE;
+	/* message/rfc822 whose header never ended has no message inside;
+	 * the grammar still wants one: an empty one, as Dovecot writes */
+	bool rfc822 = mime_str_is(t, x->type, "message") &&
+		      mime_str_is(t, x->subtype, "rfc822");
 
 	if ((x->flags & MIME_PART_MULTIPART) != 0) {
 		bs_multipart(t, x, ext, out);
@@ -682,7 +686,7 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 		 * writes it (a client must not look for its structure);
 		 * also a type lost to max_kept. */
 		strbuf_adds(out, "\"application\" \"octet-stream\" NIL");
-		text = message = false;
+		text = message = rfc822 = false;
 	} else {
 		bs_str(t, x->type, out);
 		strbuf_add(out, " ", 1);
@@ -710,6 +714,11 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 		strbuf_add(out, " ", 1);
 		bs_part(t, x->child, ext, out);
 		strbuf_add(out, " ", 1);
+		bs_num(x->body_lines, out);
+	} else if (rfc822) {
+		strbuf_adds(out, " (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ");
+		strbuf_adds(out, BS_EMPTY);
+		strbuf_adds(out, ext ? " NIL NIL NIL NIL) " : ") ");
 		bs_num(x->body_lines, out);
 	}
 	if (ext) {

@@ -834,6 +834,35 @@ mp_parent_is_digest(struct mime_parser *p, const struct mime_part *x)
 	       mime_str_is(p->t, m->subtype, "digest");
 }
 
+/* mp_empty_message - give message part ci an empty embedded message at
+ * offset off (its header never ended, so nothing can be in it), unless
+ * a limit says no. */
+static void
+mp_empty_message(struct mime_parser *p, uint32_t ci, uint64_t off)
+{
+	struct mime_part *x = &p->t->parts[ci];
+
+	if (x->depth + 1 > p->lim.max_depth ||
+	    p->t->nparts >= p->lim.max_parts || p->kept_full) {
+		x->flags |= MIME_PART_LIMIT;
+		p->t->flags |= MIME_TREE_LIMIT;
+		return;
+	}
+	x->flags |= MIME_PART_MESSAGE;
+	if (mime_str_is(p->t, x->subtype, "global"))
+		x->flags |= MIME_PART_GLOBAL;
+	uint32_t e = mp_part_new(p, ci, off);
+	struct mime_part *m = &p->t->parts[e];
+	p->t->parts[ci].child = e;
+	m->flags = MIME_PART_IS_MESSAGE | MIME_PART_NO_BLANK |
+		   MIME_PART_DEFAULT_TYPE | MIME_PART_TEXT;
+	m->hdr_bare_lf = m->body_bare_lf = m->body_lines = 0;
+	m->body_off = off;
+	m->type = mp_strz(p, "text");
+	m->subtype = mp_strz(p, "plain");
+	m->env = mp_env_new(p);
+}
+
 /*
  * mp_header_end - cur's header ends at offset end (hdr_bare the bare
  * LFs in it). With blank (an empty line ended it) the body follows and
@@ -896,13 +925,19 @@ mp_header_end(struct mime_parser *p, uint64_t end, uint64_t nlf_end,
 		p->hbuf = NULL;
 		p->hcap = 0;
 	}
-	if (!blank)
-		return;
-
 	bool multipart = mime_str_is(p->t, x->type, "multipart");
 	bool message = mime_str_is(p->t, x->type, "message") &&
 		       (mime_str_is(p->t, x->subtype, "rfc822") ||
 			mime_str_is(p->t, x->subtype, "global"));
+	if (!blank) {
+		/* No body (Dovecot): a multipart has no parts, a message
+		 * part an empty message. */
+		if (multipart)
+			x->flags |= MIME_PART_MULTIPART;
+		else if (message)
+			mp_empty_message(p, ci, end);
+		return;
+	}
 	if (!multipart && !message)
 		return;
 	struct mime_str bnd = {0, 0};

@@ -875,4 +875,14 @@ CORPUS += [
         " title*=us-ascii'en'hello%20w; a*0=x; a*1=y",
         "",
         "x")),
+    ("header-ends-at-boundary", msg(
+        "Content-Type: multipart/mixed; boundary=b",
+        "",
+        "--b",
+        "Content-Type: message/rfc822",
+        "--b",
+        "Content-Type: multipart/mixed; boundary=c",
+        "--b--",
+        "")),
+    ("rfc822-header-at-eof", b"Content-Type: message/rfc822"),
 ]

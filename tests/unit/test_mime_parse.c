@@ -244,7 +244,7 @@ static const struct parse_case parse_cases[] = {
      "d[filename]=[\xe2\x82\xac rates.txt]\n"},
     /* A header without its empty line, then EOF. */
     {S("Content-Type: multipart/mixed; boundary=b"),
-     "0 [multipart]/[mixed] h0+41 b41+0 l0 lf0/0 f84 [boundary]=[b]\n"},
+     "0 [multipart]/[mixed] h0+41 b41+0 l0 lf0/0 f85 [boundary]=[b]\n"},
     /* Nested message/rfc822 with a multipart inside; the epilogue. */
     {S("Content-Type: message/rfc822\r\n\r\n"
        "Content-Type: multipart/alternative; boundary=\"q\"\r\n\r\n"
