@@ -82,7 +82,7 @@ struct mime_parser {
 	uint32_t nbnd, capbnd;
 
 	/* scratch for one header field's parameters */
-	struct mp_rawparam raw[MP_MAX_PARAM];
+	struct mp_rawparam *raw; /* MP_MAX_PARAM of them, on first use */
 	struct strbuf scratch, scratch2;
 };
 
@@ -345,6 +345,8 @@ mp_params(struct mime_parser *p, struct mp_lex *x, uint32_t *first,
 
 	sb->len = 0;
 	strbuf_add(sb, "", 0); /* sb->p is set from here on */
+	if (p->raw == NULL)
+		p->raw = xmalloc(MP_MAX_PARAM * sizeof(*p->raw));
 	/* Pass 1: the raw pairs; values unescaped into one scratch buffer
 	 * (offsets now, pointers once it has stopped growing). */
 	for (;;) {
@@ -673,26 +675,31 @@ mp_env_field(struct mime_parser *p, struct mime_envelope *env, const char *name,
 	     size_t nl, const char *v, size_t n)
 {
 	/* the last of these counts; address fields add up */
+#define MP_ENV(n, field, all)                                                  \
+	{                                                                      \
+		n, sizeof(n) - 1, offsetof(struct mime_envelope, field), all   \
+	}
 	static const struct {
 		const char *name;
-		size_t off;
+		size_t len, off;
 		bool all;
 	} f[] = {
-	    {"Date", offsetof(struct mime_envelope, date), false},
-	    {"Subject", offsetof(struct mime_envelope, subject), false},
-	    {"Message-ID", offsetof(struct mime_envelope, message_id), false},
-	    {"In-Reply-To", offsetof(struct mime_envelope, in_reply_to), false},
-	    {"From", offsetof(struct mime_envelope, from), true},
-	    {"Sender", offsetof(struct mime_envelope, sender), true},
-	    {"Reply-To", offsetof(struct mime_envelope, reply_to), true},
-	    {"To", offsetof(struct mime_envelope, to), true},
-	    {"Cc", offsetof(struct mime_envelope, cc), true},
-	    {"Bcc", offsetof(struct mime_envelope, bcc), true},
+	    MP_ENV("Date", date, false),
+	    MP_ENV("Subject", subject, false),
+	    MP_ENV("Message-ID", message_id, false),
+	    MP_ENV("In-Reply-To", in_reply_to, false),
+	    MP_ENV("From", from, true),
+	    MP_ENV("Sender", sender, true),
+	    MP_ENV("Reply-To", reply_to, true),
+	    MP_ENV("To", to, true),
+	    MP_ENV("Cc", cc, true),
+	    MP_ENV("Bcc", bcc, true),
 	};
+#undef MP_ENV
 	struct mime_str *last = NULL, *all = NULL;
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (!mp_name_is(name, nl, f[i].name))
+		if (f[i].len != nl || strncasecmp(name, f[i].name, nl) != 0)
 			continue;
 		struct mime_str *s =
 		    (struct mime_str *)((char *)env + f[i].off);
@@ -834,6 +841,22 @@ mp_parent_is_digest(struct mime_parser *p, const struct mime_part *x)
 	       mime_str_is(p->t, m->subtype, "digest");
 }
 
+/* mp_has_8bit - any byte of s[0..n) >= 0x80? (eight at a time) */
+static bool
+mp_has_8bit(const char *s, size_t n)
+{
+	uint64_t acc = 0, v;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		acc |= v;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return (acc & 0x8080808080808080ull) != 0;
+}
+
 /* mp_empty_message - give message part ci an empty embedded message at
  * offset off (its header never ended, so nothing can be in it), unless
  * a limit says no. */
@@ -884,11 +907,8 @@ mp_header_end(struct mime_parser *p, uint64_t end, uint64_t nlf_end,
 		x->flags |= MIME_PART_NO_BLANK;
 	if (p->hcut)
 		x->flags |= MIME_PART_HEADER_CUT;
-	for (size_t i = 0; i < p->hlen; i++)
-		if ((unsigned char)p->hbuf[i] >= 0x80) {
-			x->flags |= MIME_PART_8BIT;
-			break;
-		}
+	if (mp_has_8bit(p->hbuf, p->hlen))
+		x->flags |= MIME_PART_8BIT;
 	mp_fields(p, &h, p->hbuf, p->hlen);
 	/* RFC 2045 §4: a message without MIME-Version is not MIME; like
 	 * Dovecot, a Content-Type field is taken as a sign that it is. */
@@ -1226,6 +1246,7 @@ mime_parser_free(struct mime_parser **pp)
 	mime_tree_free(&p->t);
 	free(p->hbuf);
 	free(p->bnd);
+	free(p->raw);
 	free(p->scratch.p);
 	free(p->scratch2.p);
 	free(p);
