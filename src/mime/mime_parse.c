@@ -533,8 +533,8 @@ mp_param_find(struct mime_parser *p, uint32_t first, uint32_t count,
 /* What the field handlers need to know about the node being parsed. */
 struct mp_hdr {
 	uint32_t part;
-	bool seen_type, seen_cte, seen_id, seen_desc, seen_lang, seen_loc,
-	    seen_md5, mime_version;
+	uint32_t seen; /* bit i: mp_content[i] was there */
+	bool seen_type, mime_version;
 };
 
 /* mp_trim - a field value without the white space that starts its
@@ -720,6 +720,40 @@ mp_env_field(struct mime_parser *p, struct mime_envelope *env, const char *name,
 		*all = mp_str(p, v, n);
 }
 
+/* The Content-* fields (after "Content-"): how each is taken, and
+ * whether the first (RFC 2045 says there is one) or, as Dovecot does for
+ * Disposition, the last counts. Type must stay first. */
+struct mp_content_field {
+	const char *name;
+	size_t len;
+	void (*fn)(struct mime_parser *, struct mime_part *, const char *,
+		   size_t);
+	size_t str; /* without fn: the mime_str set to the unfolded value */
+	bool last;
+};
+
+#define MP_CF(n, fn, last)                                                     \
+	{                                                                      \
+		n, sizeof(n) - 1, fn, 0, last                                  \
+	}
+#define MP_CS(n, field)                                                        \
+	{                                                                      \
+		n, sizeof(n) - 1, NULL, offsetof(struct mime_part, field),     \
+		    false                                                      \
+	}
+static const struct mp_content_field mp_content[] = {
+    MP_CF("Type", mp_content_type, false),
+    MP_CF("Transfer-Encoding", mp_cte, false),
+    MP_CS("ID", id),
+    MP_CS("Description", description),
+    MP_CF("Disposition", mp_disposition, true),
+    MP_CF("Language", mp_language, false),
+    MP_CS("Location", location),
+    MP_CS("MD5", md5),
+};
+#undef MP_CF
+#undef MP_CS
+
 static void
 mp_field(struct mime_parser *p, struct mp_hdr *h, const char *name, size_t nl,
 	 const char *v, size_t n)
@@ -736,36 +770,22 @@ mp_field(struct mime_parser *p, struct mp_hdr *h, const char *name, size_t nl,
 		return;
 	name += 8;
 	nl -= 8;
-	if (mp_name_is(name, nl, "Type")) {
-		if (!h->seen_type)
-			mp_content_type(p, x, v, n);
-		h->seen_type = true;
-	} else if (mp_name_is(name, nl, "Transfer-Encoding")) {
-		if (!h->seen_cte)
-			mp_cte(p, x, v, n);
-		h->seen_cte = true;
-	} else if (mp_name_is(name, nl, "ID")) {
-		if (!h->seen_id)
-			x->id = mp_unfolded(p, v, n);
-		h->seen_id = true;
-	} else if (mp_name_is(name, nl, "Description")) {
-		if (!h->seen_desc)
-			x->description = mp_unfolded(p, v, n);
-		h->seen_desc = true;
-	} else if (mp_name_is(name, nl, "Disposition")) {
-		mp_disposition(p, x, v, n); /* the last one counts */
-	} else if (mp_name_is(name, nl, "Language")) {
-		if (!h->seen_lang)
-			mp_language(p, x, v, n);
-		h->seen_lang = true;
-	} else if (mp_name_is(name, nl, "Location")) {
-		if (!h->seen_loc)
-			x->location = mp_unfolded(p, v, n);
-		h->seen_loc = true;
-	} else if (mp_name_is(name, nl, "MD5")) {
-		if (!h->seen_md5)
-			x->md5 = mp_unfolded(p, v, n);
-		h->seen_md5 = true;
+	for (size_t i = 0; i < sizeof(mp_content) / sizeof(mp_content[0]);
+	     i++) {
+		const struct mp_content_field *c = &mp_content[i];
+		if (c->len != nl || strncasecmp(name, c->name, nl) != 0)
+			continue;
+		if ((h->seen & 1u << i) == 0 || c->last) {
+			if (c->fn != NULL)
+				c->fn(p, x, v, n);
+			else
+				*(struct mime_str *)((char *)x + c->str) =
+				    mp_unfolded(p, v, n);
+		}
+		h->seen |= 1u << i;
+		if (i == 0)
+			h->seen_type = true;
+		return;
 	}
 }
 
