@@ -1120,6 +1120,12 @@ mp_boundary(struct mime_parser *p, long k, bool close)
 		p->nbnd = (uint32_t)k; /* the epilogue follows */
 		return;
 	}
+	if (p->t->nparts >= p->lim.max_parts) {
+		/* closing used the last part (an empty message): the rest
+		 * is the multipart's own body */
+		p->t->flags |= MIME_TREE_LIMIT;
+		return;
+	}
 	uint32_t c = mp_part_new(p, m, p->pos);
 	b = &p->bnd[k];
 	if (b->last == MIME_NONE)
