@@ -626,6 +626,8 @@ bs_ext_common(const struct mime_tree *t, const struct mime_part *x,
 	bs_str(t, x->location, out);
 }
 
+#define BS_DEFAULT                                                             \
+	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
 #define BS_EMPTY                                                               \
 	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 "   \
 	"0"
@@ -662,6 +664,31 @@ bs_multipart(const struct mime_tree *t, const struct mime_part *x, bool ext,
 	strbuf_add(out, ")", 1);
 }
 
+/* bs_is_default - a part that says nothing but text/plain; charset=
+ * us-ascii; 7bit in any case: when the whole message is such a part,
+ * Dovecot writes it in the default's own spelling (lower case), and so
+ * does petrel, to send the same bytes. */
+static bool
+bs_is_default(const struct mime_tree *t, const struct mime_part *x)
+{
+	if (!mime_str_is(t, x->type, "text") ||
+	    !mime_str_is(t, x->subtype, "plain") || mime_str_present(x->id) ||
+	    mime_str_present(x->description) || mime_str_present(x->md5) ||
+	    mime_str_present(x->disposition) || mime_str_present(x->location) ||
+	    x->nlang > 0 ||
+	    (mime_str_present(x->cte_name) &&
+	     !mime_str_is(t, x->cte_name, "7bit")) ||
+	    x->nparam > 1)
+		return false;
+	if (x->nparam == 1) {
+		const struct mime_param *p = &t->params[x->param];
+		if (!mime_str_is(t, p->imap_name, "charset") ||
+		    !mime_str_is(t, p->imap_value, "us-ascii"))
+			return false;
+	}
+	return true;
+}
+
 static void
 bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 {
@@ -677,6 +704,15 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 
 	if ((x->flags & MIME_PART_MULTIPART) != 0) {
 		bs_multipart(t, x, ext, out);
+		return;
+	}
+	if (i == 0 && bs_is_default(t, x) &&
+	    (x->flags & MIME_PART_LIMIT) == 0) {
+		strbuf_adds(out, BS_DEFAULT);
+		bs_num(x->body_len + x->body_bare_lf, out);
+		strbuf_add(out, " ", 1);
+		bs_num(x->body_lines, out);
+		strbuf_adds(out, ext ? " NIL NIL NIL NIL)" : ")");
 		return;
 	}
 	strbuf_add(out, "(", 1);

@@ -279,11 +279,16 @@ imap_section_filter(const char *hdr, size_t len, const struct imap_section *s,
 		if (want && hdr[f.end - 1] != '\n')
 			strbuf_add(out, "\r\n", 2);
 	}
-	/* The empty line if the header has one; a header without one
-	 * gets it with FIELDS when the output would not end in a line
-	 * end (Dovecot's header filter: "add missing EOH"). */
-	if (blank ||
-	    (want && (out->len == start || out->p[out->len - 1] != '\n')))
+	/* The empty line, if the header has one. A header cut short by
+	 * the end of the message (or a boundary) is treated as Dovecot's
+	 * header filter treats it: FIELDS makes its output end in a line
+	 * end and, when the header's last line was whole, adds the empty
+	 * line; FIELDS.NOT sends the lines as they are. */
+	if (blank)
+		strbuf_add(out, "\r\n", 2);
+	else if (want && (out->len == start || out->p[out->len - 1] != '\n'))
+		strbuf_add(out, "\r\n", 2);
+	else if (want && len > 0 && hdr[len - 1] == '\n')
 		strbuf_add(out, "\r\n", 2);
 }
 

@@ -885,4 +885,14 @@ CORPUS += [
         "--b--",
         "")),
     ("rfc822-header-at-eof", b"Content-Type: message/rfc822"),
+    ("rfc822-empty-body", msg(
+        "Content-Type: multipart/mixed; boundary=q",
+        "",
+        "--q",
+        "Content-Type: message/rfc822",
+        "",
+        "Subject: x",
+        "",
+        "--q--",
+        "")),
 ]
