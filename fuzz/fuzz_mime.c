@@ -8,6 +8,7 @@
  *   - ENVELOPE/BODY/BODYSTRUCTURE of every message node; every part's
  *     section (N, N.MIME, N.HEADER, N.TEXT, HEADER.FIELDS[.NOT]) is
  *     resolved and its bytes produced (ASan checks the ranges);
+ *   - ENVELOPE, BODY and BODYSTRUCTURE parse by the RFC 3501 grammar;
  *   - decode(encode(m)) == m, and the raw input decoded as a cache entry
  *     must fail cleanly or give a consistent entry.
  */
@@ -20,6 +21,8 @@
 #include "imap/imap_msg.h"
 #include "imap/imap_msg_section.h"
 #include "mime/mime_parse.h"
+
+#include "../tests/unit/imap_grammar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -126,6 +129,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mime_tree *t = mime_parse(msg, size, &lim);
 	check_tree(t, &lim, size);
 	struct imap_msg *m = imap_msg_from_tree(t);
+	/* what IMAP sends parses as RFC 3501 says */
+	if (!imap_grammar_ok(m->envelope, m->envelope_len, 0) ||
+	    !imap_grammar_ok(m->body, m->body_len, 1) ||
+	    !imap_grammar_ok(m->bodystructure, m->bodystructure_len, 2))
+		abort();
 
 	/* the same in chunks of sizes taken from the input */
 	struct mime_parser *p = mime_parser_new(&lim);

@@ -575,6 +575,10 @@ bs_params(const struct mime_tree *t, uint32_t first, uint32_t n,
 
 	for (uint32_t i = first; i < first + n; i++) {
 		const struct mime_param *p = &t->params[i];
+		/* a string lost to max_kept: the pair cannot be sent */
+		if (!mime_str_present(p->imap_name) ||
+		    !mime_str_present(p->imap_value))
+			continue;
 		strbuf_add(out, any ? " " : "(", 1);
 		bs_str(t, p->imap_name, out);
 		strbuf_add(out, " ", 1);
@@ -608,19 +612,22 @@ bs_ext_common(const struct mime_tree *t, const struct mime_part *x,
 		strbuf_adds(out, "NIL");
 	}
 	strbuf_add(out, " ", 1);
-	if (x->nlang > 0) {
-		for (uint32_t i = 0; i < x->nlang; i++) {
-			strbuf_add(out, i == 0 ? "(" : " ", 1);
-			bs_str(t, t->params[x->lang + i].name, out);
-		}
-		strbuf_add(out, ")", 1);
-	} else {
-		strbuf_adds(out, "NIL");
+	bool any = false;
+	for (uint32_t i = 0; i < x->nlang; i++) {
+		struct mime_str l = t->params[x->lang + i].name;
+		if (!mime_str_present(l))
+			continue;
+		strbuf_add(out, any ? " " : "(", 1);
+		bs_str(t, l, out);
+		any = true;
 	}
+	strbuf_adds(out, any ? ")" : "NIL");
 	strbuf_add(out, " ", 1);
 	bs_str(t, x->location, out);
 }
 
+#define BS_DEFAULT                                                             \
+	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
 #define BS_EMPTY                                                               \
 	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 "   \
 	"0"
@@ -642,7 +649,12 @@ bs_multipart(const struct mime_tree *t, const struct mime_part *x, bool ext,
 	for (uint32_t c = x->child; c != MIME_NONE; c = t->parts[c].next)
 		bs_part(t, c, ext, out);
 	strbuf_add(out, " ", 1);
-	bs_str(t, x->subtype, out);
+	/* a subtype lost to max_kept: unknown subtypes are mixed (RFC
+	 * 2046 §5.1.3) */
+	if (mime_str_present(x->subtype))
+		bs_str(t, x->subtype, out);
+	else
+		strbuf_adds(out, "\"mixed\"");
 	if (ext) {
 		strbuf_add(out, " ", 1);
 		bs_params(t, x->param, x->nparam, false, out);
@@ -650,6 +662,31 @@ bs_multipart(const struct mime_tree *t, const struct mime_part *x, bool ext,
 		bs_ext_common(t, x, out);
 	}
 	strbuf_add(out, ")", 1);
+}
+
+/* bs_is_default - a part that says nothing but text/plain; charset=
+ * us-ascii; 7bit in any case: when the whole message is such a part,
+ * Dovecot writes it in the default's own spelling (lower case), and so
+ * does petrel, to send the same bytes. */
+static bool
+bs_is_default(const struct mime_tree *t, const struct mime_part *x)
+{
+	if (!mime_str_is(t, x->type, "text") ||
+	    !mime_str_is(t, x->subtype, "plain") || mime_str_present(x->id) ||
+	    mime_str_present(x->description) || mime_str_present(x->md5) ||
+	    mime_str_present(x->disposition) || mime_str_present(x->location) ||
+	    x->nlang > 0 ||
+	    (mime_str_present(x->cte_name) &&
+	     !mime_str_is(t, x->cte_name, "7bit")) ||
+	    x->nparam > 1)
+		return false;
+	if (x->nparam == 1) {
+		const struct mime_param *p = &t->params[x->param];
+		if (!mime_str_is(t, p->imap_name, "charset") ||
+		    !mime_str_is(t, p->imap_value, "us-ascii"))
+			return false;
+	}
+	return true;
 }
 
 static void
@@ -660,17 +697,32 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 	bool message = (x->flags & (MIME_PART_MESSAGE | MIME_PART_GLOBAL)) ==
 			   MIME_PART_MESSAGE &&
 		       x->child != MIME_NONE;
+	/* message/rfc822 whose header never ended has no message inside;
+	 * the grammar still wants one: an empty one, as Dovecot writes */
+	bool rfc822 = mime_str_is(t, x->type, "message") &&
+		      mime_str_is(t, x->subtype, "rfc822");
 
 	if ((x->flags & MIME_PART_MULTIPART) != 0) {
 		bs_multipart(t, x, ext, out);
 		return;
 	}
+	if (i == 0 && bs_is_default(t, x) &&
+	    (x->flags & MIME_PART_LIMIT) == 0) {
+		strbuf_adds(out, BS_DEFAULT);
+		bs_num(x->body_len + x->body_bare_lf, out);
+		strbuf_add(out, " ", 1);
+		bs_num(x->body_lines, out);
+		strbuf_adds(out, ext ? " NIL NIL NIL NIL)" : ")");
+		return;
+	}
 	strbuf_add(out, "(", 1);
-	if ((x->flags & MIME_PART_LIMIT) != 0) {
+	if ((x->flags & MIME_PART_LIMIT) != 0 || !mime_str_present(x->type) ||
+	    !mime_str_present(x->subtype)) {
 		/* A multipart or message past a limit: opaque, as Dovecot
-		 * writes it (a client must not look for its structure). */
+		 * writes it (a client must not look for its structure);
+		 * also a type lost to max_kept. */
 		strbuf_adds(out, "\"application\" \"octet-stream\" NIL");
-		text = message = false;
+		text = message = rfc822 = false;
 	} else {
 		bs_str(t, x->type, out);
 		strbuf_add(out, " ", 1);
@@ -698,6 +750,11 @@ bs_part(const struct mime_tree *t, uint32_t i, bool ext, struct strbuf *out)
 		strbuf_add(out, " ", 1);
 		bs_part(t, x->child, ext, out);
 		strbuf_add(out, " ", 1);
+		bs_num(x->body_lines, out);
+	} else if (rfc822) {
+		strbuf_adds(out, " (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ");
+		strbuf_adds(out, BS_EMPTY);
+		strbuf_adds(out, ext ? " NIL NIL NIL NIL) " : ") ");
 		bs_num(x->body_lines, out);
 	}
 	if (ext) {

@@ -20,10 +20,14 @@
  * one space and trimmed, bytes that are not UTF-8 as U+FFFD.
  *
  * Deliberate differences from Dovecot (tests/mime/make_fixtures.py
- * lists the cases): Dovecot sends some strings as literals that could
- * be quoted (the same string to a client); RFC 2231 "name*" with no
- * section is "name*" (Dovecot may write "name*1*" when it is mixed with
- * continuations).
+ * lists the cases, tests/mime/dovecot_diff.py checks random messages):
+ * Dovecot sends some strings as literals that could be quoted (the same
+ * string to a client); RFC 2231 "name*" with no section stays "name*"
+ * (Dovecot may write "name*1*", or each section twice, when parameters
+ * repeat or mix); and a message/rfc822 part whose embedded message ends
+ * inside its header is 2 octets shorter than in Dovecot, which leaves
+ * the line end before the boundary in the part while taking it out of
+ * the embedded header (RFC 2046 §5.1.1 gives it to the boundary).
  *
  * BODYSTRUCTURE adds the extension data: for a single part md5,
  * disposition, language, location; for multipart the parameters,

@@ -31,7 +31,8 @@
 
 static const char imap_msg_magic[4] = {'P', 'M', 'c', IMAP_MSG_VERSION};
 
-/* imap_msg_alloc - one block for the struct, parts and strings. */
+/* imap_msg_alloc - one block for the struct, parts and strings; only
+ * the struct is zeroed (callers set every part field). */
 static struct imap_msg *
 imap_msg_alloc(uint32_t nparts, size_t env, size_t body, size_t bs,
 	       struct imap_msg_part **parts_r, char **strings_r)
@@ -39,8 +40,9 @@ imap_msg_alloc(uint32_t nparts, size_t env, size_t body, size_t bs,
 	size_t n = sizeof(struct imap_msg) +
 		   (size_t)nparts * sizeof(struct imap_msg_part) + env + body +
 		   bs + 3;
-	struct imap_msg *m = xcalloc(1, n);
+	struct imap_msg *m = xmalloc(n);
 
+	memset(m, 0, sizeof(*m));
 	*parts_r = (struct imap_msg_part *)(m + 1);
 	*strings_r = (char *)(*parts_r + nparts);
 	m->parts = *parts_r;
@@ -100,6 +102,7 @@ imap_msg_from_tree(const struct mime_tree *t)
 		d->hdr_bare_lf = s->hdr_bare_lf;
 		d->body_bare_lf = s->body_bare_lf;
 		const char *cs = mime_str_ptr(t, s->charset);
+		memset(d->charset, 0, sizeof(d->charset));
 		if (cs != NULL && s->charset.len <= IMAP_MSG_CHARSET_MAX &&
 		    memchr(cs, '\0', s->charset.len) == NULL)
 			memcpy(d->charset, cs, s->charset.len);
@@ -213,6 +216,17 @@ dec_u64(struct dec *d)
 {
 	uint64_t v = 0;
 
+	/* most numbers are one or two bytes */
+	if (d->e - d->p >= 2) {
+		if (d->p[0] < 0x80)
+			return *d->p++;
+		if (d->p[1] < 0x80) {
+			v = (uint64_t)(d->p[0] & 0x7f) | (uint64_t)d->p[1] << 7;
+			d->p += 2;
+			return v;
+		}
+	}
+
 	for (unsigned shift = 0; shift < 70; shift += 7) {
 		if (d->p == d->e) {
 			d->bad = true;
@@ -310,7 +324,10 @@ imap_msg_decode(const void *buf, size_t len)
 		return NULL;
 	m = imap_msg_alloc((uint32_t)nparts, envl, bodyl, bsl, &parts,
 			   &strings);
-	last = xmalloc((size_t)nparts * sizeof(*last));
+	/* the last child of each part so far, to link siblings */
+	uint32_t last_small[64];
+	last =
+	    nparts <= 64 ? last_small : xmalloc((size_t)nparts * sizeof(*last));
 	for (uint32_t i = 0; i < nparts && !d.bad; i++) {
 		struct imap_msg_part *p = &parts[i];
 		uint64_t parent = dec_u64(&d);
@@ -336,6 +353,7 @@ imap_msg_decode(const void *buf, size_t len)
 		p->flags = (uint32_t)flags;
 		p->cte = (uint8_t)cte;
 		memcpy(p->charset, cs, csl);
+		p->charset[csl] = '\0';
 		p->child = p->next = MIME_NONE;
 		last[i] = MIME_NONE;
 		p->parent = parent == 0 ? MIME_NONE : (uint32_t)(parent - 1);
@@ -348,7 +366,8 @@ imap_msg_decode(const void *buf, size_t len)
 			last[p->parent] = i;
 		}
 	}
-	free(last);
+	if (last != last_small)
+		free(last);
 	if (d.bad || d.p != d.e) {
 		free(m);
 		return NULL;

@@ -42,7 +42,8 @@
 struct imap_msg_part {
 	uint32_t parent, child, next; /* MIME_NONE when absent */
 	uint32_t flags; /* MIME_PART_MULTIPART, _MESSAGE, _IS_MESSAGE,
-			   _TEXT, _DEFAULT_TYPE, _LIMIT (mime_parse.h) */
+			   _TEXT, _TYPE_MESSAGE, _DEFAULT_TYPE, _LIMIT...
+			   (mime_parse.h) */
 	uint8_t cte;	/* enum mime_cte */
 	uint64_t hdr_off, hdr_len;	    /* header incl. its empty line */
 	uint64_t body_off, body_len;	    /* body */

@@ -74,15 +74,21 @@ imap_msg_search_header(const char *msg, size_t len, const struct imap_msg *m,
 	return search_fields(msg + off, n, field, needle);
 }
 
-/* search_is_text - a leaf whose body is text to search. */
+/* search_is_text - a leaf whose body is text to search: type text, and
+ * type message other than an embedded message (delivery-status), as in
+ * Dovecot; images, application/... are not. */
 static bool
 search_is_text(const struct imap_msg_part *p)
 {
 	if ((p->flags & (MIME_PART_MULTIPART | MIME_PART_LIMIT)) != 0)
 		return false;
-	if ((p->flags & MIME_PART_MESSAGE) != 0 && p->child != MIME_NONE)
-		return false; /* its message is searched as its child */
-	return (p->flags & MIME_PART_TEXT) != 0;
+	/* an embedded message is searched as its child; message/global
+	 * is a plain part to IMAP4rev1, its text searched whole */
+	if ((p->flags & (MIME_PART_MESSAGE | MIME_PART_GLOBAL)) ==
+		MIME_PART_MESSAGE &&
+	    p->child != MIME_NONE)
+		return false;
+	return (p->flags & (MIME_PART_TEXT | MIME_PART_TYPE_MESSAGE)) != 0;
 }
 
 /* search_part_body - stream the decoded body of p through a matcher. */
@@ -125,12 +131,6 @@ imap_msg_search_body(const char *msg, size_t len, const struct imap_msg *m,
 {
 	for (uint32_t i = 0; i < m->nparts; i++) {
 		const struct imap_msg_part *p = &m->parts[i];
-		size_t off, n;
-		/* an embedded message's header is part of the body */
-		if (i > 0 && (p->flags & MIME_PART_IS_MESSAGE) != 0 &&
-		    search_clip(len, p->hdr_off, p->hdr_len, &off, &n) &&
-		    search_fields(msg + off, n, NULL, needle))
-			return true;
 		if (search_is_text(p) && search_part_body(msg, len, p, needle))
 			return true;
 	}
@@ -141,11 +141,14 @@ bool
 imap_msg_search_text(const char *msg, size_t len, const struct imap_msg *m,
 		     const struct mime_needle *needle)
 {
-	const struct imap_msg_part *root = &m->parts[0];
-	size_t off, n;
-
-	if (search_clip(len, root->hdr_off, root->hdr_len, &off, &n) &&
-	    search_fields(msg + off, n, NULL, needle))
-		return true;
+	/* every header: the message's, its parts' MIME headers, those of
+	 * embedded messages (Dovecot) */
+	for (uint32_t i = 0; i < m->nparts; i++) {
+		const struct imap_msg_part *p = &m->parts[i];
+		size_t off, n;
+		if (search_clip(len, p->hdr_off, p->hdr_len, &off, &n) &&
+		    search_fields(msg + off, n, NULL, needle))
+			return true;
+	}
 	return imap_msg_search_body(msg, len, m, needle);
 }

@@ -9,11 +9,16 @@
  *                empty s matches any message with the field.
  *   SUBJECT/FROM/TO/CC/BCC s - HEADER with that field name.
  *   BODY s     - the body of the message: every text part (type text,
- *                and parts without Content-Type), at any depth,
- *                including inside embedded messages, after its
- *                Content-Transfer-Encoding and charset are decoded; and
- *                the headers of embedded messages (decoded).
- *   TEXT s     - HEADER of any field, or BODY.
+ *                parts without Content-Type, and type message other than
+ *                an embedded message, e.g. delivery-status), at any
+ *                depth, including inside embedded messages, after its
+ *                Content-Transfer-Encoding and charset are decoded. No
+ *                header is body, not even an embedded message's.
+ *   TEXT s     - any field of any header (the message's, the parts'
+ *                MIME headers, embedded messages'), decoded, or BODY.
+ *
+ * These rules were checked against Dovecot 2.3 (without full-text
+ * search) on the corpus of tests/mime: the same messages match.
  *
  * Matching is mime_fold.h's case-insensitive substring match. Bodies are
  * decoded in bounded chunks, never whole: a 50 MB attachment costs

@@ -265,7 +265,7 @@ imap_section_filter(const char *hdr, size_t len, const struct imap_section *s,
 {
 	bool want = s->text == IMAP_SECTION_HEADER_FIELDS, blank = false;
 	struct mime_field f;
-	size_t pos = 0;
+	size_t pos = 0, start = out->len;
 
 	strbuf_add(out, "", 0);
 	/* A line without a colon is a field named by all of it (as in
@@ -274,12 +274,21 @@ imap_section_filter(const char *hdr, size_t len, const struct imap_section *s,
 		if (sec_listed(s, f.name, f.name_len) != want)
 			continue;
 		sec_add_crlf(hdr + f.start, f.end - f.start, out);
-		if (hdr[f.end - 1] != '\n')
+		/* a last line cut short by the end of the message: as
+		 * Dovecot, FIELDS ends it, FIELDS.NOT sends it as it is */
+		if (want && hdr[f.end - 1] != '\n')
 			strbuf_add(out, "\r\n", 2);
 	}
-	/* The empty line, if the header has one (Dovecot: a header cut
-	 * short by the end of the message gets none). */
+	/* The empty line, if the header has one. A header cut short by
+	 * the end of the message (or a boundary) is treated as Dovecot's
+	 * header filter treats it: FIELDS makes its output end in a line
+	 * end and, when the header's last line was whole, adds the empty
+	 * line; FIELDS.NOT sends the lines as they are. */
 	if (blank)
+		strbuf_add(out, "\r\n", 2);
+	else if (want && (out->len == start || out->p[out->len - 1] != '\n'))
+		strbuf_add(out, "\r\n", 2);
+	else if (want && len > 0 && hdr[len - 1] == '\n')
 		strbuf_add(out, "\r\n", 2);
 }
 

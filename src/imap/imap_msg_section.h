@@ -94,6 +94,10 @@ void imap_section_resolve(const struct imap_msg *m,
  * hdr[0..len) whose names are (HEADER_FIELDS) or are not
  * (HEADER_FIELDS_NOT) in s->field (case-blind), in message order, each
  * with its folded lines, line ends as CRLF, then the empty line "\r\n".
+ * A header cut short by the end of the message (no empty line) is
+ * treated as Dovecot does: FIELDS ends its output with a line end and,
+ * if the header's last line was whole, the empty line; FIELDS.NOT sends
+ * the lines as they are.
  */
 void imap_section_filter(const char *hdr, size_t len,
 			 const struct imap_section *s, struct strbuf *out);

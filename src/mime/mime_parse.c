@@ -82,7 +82,7 @@ struct mime_parser {
 	uint32_t nbnd, capbnd;
 
 	/* scratch for one header field's parameters */
-	struct mp_rawparam raw[MP_MAX_PARAM];
+	struct mp_rawparam *raw; /* MP_MAX_PARAM of them, on first use */
 	struct strbuf scratch, scratch2;
 };
 
@@ -345,6 +345,8 @@ mp_params(struct mime_parser *p, struct mp_lex *x, uint32_t *first,
 
 	sb->len = 0;
 	strbuf_add(sb, "", 0); /* sb->p is set from here on */
+	if (p->raw == NULL)
+		p->raw = xmalloc(MP_MAX_PARAM * sizeof(*p->raw));
 	/* Pass 1: the raw pairs; values unescaped into one scratch buffer
 	 * (offsets now, pointers once it has stopped growing). */
 	for (;;) {
@@ -531,8 +533,8 @@ mp_param_find(struct mime_parser *p, uint32_t first, uint32_t count,
 /* What the field handlers need to know about the node being parsed. */
 struct mp_hdr {
 	uint32_t part;
-	bool seen_type, seen_cte, seen_id, seen_desc, seen_lang, seen_loc,
-	    seen_md5, mime_version;
+	uint32_t seen; /* bit i: mp_content[i] was there */
+	bool seen_type, mime_version;
 };
 
 /* mp_trim - a field value without the white space that starts its
@@ -673,26 +675,31 @@ mp_env_field(struct mime_parser *p, struct mime_envelope *env, const char *name,
 	     size_t nl, const char *v, size_t n)
 {
 	/* the last of these counts; address fields add up */
+#define MP_ENV(n, field, all)                                                  \
+	{                                                                      \
+		n, sizeof(n) - 1, offsetof(struct mime_envelope, field), all   \
+	}
 	static const struct {
 		const char *name;
-		size_t off;
+		size_t len, off;
 		bool all;
 	} f[] = {
-	    {"Date", offsetof(struct mime_envelope, date), false},
-	    {"Subject", offsetof(struct mime_envelope, subject), false},
-	    {"Message-ID", offsetof(struct mime_envelope, message_id), false},
-	    {"In-Reply-To", offsetof(struct mime_envelope, in_reply_to), false},
-	    {"From", offsetof(struct mime_envelope, from), true},
-	    {"Sender", offsetof(struct mime_envelope, sender), true},
-	    {"Reply-To", offsetof(struct mime_envelope, reply_to), true},
-	    {"To", offsetof(struct mime_envelope, to), true},
-	    {"Cc", offsetof(struct mime_envelope, cc), true},
-	    {"Bcc", offsetof(struct mime_envelope, bcc), true},
+	    MP_ENV("Date", date, false),
+	    MP_ENV("Subject", subject, false),
+	    MP_ENV("Message-ID", message_id, false),
+	    MP_ENV("In-Reply-To", in_reply_to, false),
+	    MP_ENV("From", from, true),
+	    MP_ENV("Sender", sender, true),
+	    MP_ENV("Reply-To", reply_to, true),
+	    MP_ENV("To", to, true),
+	    MP_ENV("Cc", cc, true),
+	    MP_ENV("Bcc", bcc, true),
 	};
+#undef MP_ENV
 	struct mime_str *last = NULL, *all = NULL;
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (!mp_name_is(name, nl, f[i].name))
+		if (f[i].len != nl || strncasecmp(name, f[i].name, nl) != 0)
 			continue;
 		struct mime_str *s =
 		    (struct mime_str *)((char *)env + f[i].off);
@@ -713,6 +720,40 @@ mp_env_field(struct mime_parser *p, struct mime_envelope *env, const char *name,
 		*all = mp_str(p, v, n);
 }
 
+/* The Content-* fields (after "Content-"): how each is taken, and
+ * whether the first (RFC 2045 says there is one) or, as Dovecot does for
+ * Disposition, the last counts. Type must stay first. */
+struct mp_content_field {
+	const char *name;
+	size_t len;
+	void (*fn)(struct mime_parser *, struct mime_part *, const char *,
+		   size_t);
+	size_t str; /* without fn: the mime_str set to the unfolded value */
+	bool last;
+};
+
+#define MP_CF(n, fn, last)                                                     \
+	{                                                                      \
+		n, sizeof(n) - 1, fn, 0, last                                  \
+	}
+#define MP_CS(n, field)                                                        \
+	{                                                                      \
+		n, sizeof(n) - 1, NULL, offsetof(struct mime_part, field),     \
+		    false                                                      \
+	}
+static const struct mp_content_field mp_content[] = {
+    MP_CF("Type", mp_content_type, false),
+    MP_CF("Transfer-Encoding", mp_cte, false),
+    MP_CS("ID", id),
+    MP_CS("Description", description),
+    MP_CF("Disposition", mp_disposition, true),
+    MP_CF("Language", mp_language, false),
+    MP_CS("Location", location),
+    MP_CS("MD5", md5),
+};
+#undef MP_CF
+#undef MP_CS
+
 static void
 mp_field(struct mime_parser *p, struct mp_hdr *h, const char *name, size_t nl,
 	 const char *v, size_t n)
@@ -729,36 +770,22 @@ mp_field(struct mime_parser *p, struct mp_hdr *h, const char *name, size_t nl,
 		return;
 	name += 8;
 	nl -= 8;
-	if (mp_name_is(name, nl, "Type")) {
-		if (!h->seen_type)
-			mp_content_type(p, x, v, n);
-		h->seen_type = true;
-	} else if (mp_name_is(name, nl, "Transfer-Encoding")) {
-		if (!h->seen_cte)
-			mp_cte(p, x, v, n);
-		h->seen_cte = true;
-	} else if (mp_name_is(name, nl, "ID")) {
-		if (!h->seen_id)
-			x->id = mp_unfolded(p, v, n);
-		h->seen_id = true;
-	} else if (mp_name_is(name, nl, "Description")) {
-		if (!h->seen_desc)
-			x->description = mp_unfolded(p, v, n);
-		h->seen_desc = true;
-	} else if (mp_name_is(name, nl, "Disposition")) {
-		mp_disposition(p, x, v, n); /* the last one counts */
-	} else if (mp_name_is(name, nl, "Language")) {
-		if (!h->seen_lang)
-			mp_language(p, x, v, n);
-		h->seen_lang = true;
-	} else if (mp_name_is(name, nl, "Location")) {
-		if (!h->seen_loc)
-			x->location = mp_unfolded(p, v, n);
-		h->seen_loc = true;
-	} else if (mp_name_is(name, nl, "MD5")) {
-		if (!h->seen_md5)
-			x->md5 = mp_unfolded(p, v, n);
-		h->seen_md5 = true;
+	for (size_t i = 0; i < sizeof(mp_content) / sizeof(mp_content[0]);
+	     i++) {
+		const struct mp_content_field *c = &mp_content[i];
+		if (c->len != nl || strncasecmp(name, c->name, nl) != 0)
+			continue;
+		if ((h->seen & 1u << i) == 0 || c->last) {
+			if (c->fn != NULL)
+				c->fn(p, x, v, n);
+			else
+				*(struct mime_str *)((char *)x + c->str) =
+				    mp_unfolded(p, v, n);
+		}
+		h->seen |= 1u << i;
+		if (i == 0)
+			h->seen_type = true;
+		return;
 	}
 }
 
@@ -834,6 +861,51 @@ mp_parent_is_digest(struct mime_parser *p, const struct mime_part *x)
 	       mime_str_is(p->t, m->subtype, "digest");
 }
 
+/* mp_has_8bit - any byte of s[0..n) >= 0x80? (eight at a time) */
+static bool
+mp_has_8bit(const char *s, size_t n)
+{
+	uint64_t acc = 0, v;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		acc |= v;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return (acc & 0x8080808080808080ull) != 0;
+}
+
+/* mp_empty_message - give message part ci an empty embedded message at
+ * offset off (its header never ended, so nothing can be in it), unless
+ * a limit says no. */
+static void
+mp_empty_message(struct mime_parser *p, uint32_t ci, uint64_t off)
+{
+	struct mime_part *x = &p->t->parts[ci];
+
+	if (x->depth + 1 > p->lim.max_depth ||
+	    p->t->nparts >= p->lim.max_parts || p->kept_full) {
+		x->flags |= MIME_PART_LIMIT;
+		p->t->flags |= MIME_TREE_LIMIT;
+		return;
+	}
+	x->flags |= MIME_PART_MESSAGE;
+	if (mime_str_is(p->t, x->subtype, "global"))
+		x->flags |= MIME_PART_GLOBAL;
+	uint32_t e = mp_part_new(p, ci, off);
+	struct mime_part *m = &p->t->parts[e];
+	p->t->parts[ci].child = e;
+	m->flags = MIME_PART_IS_MESSAGE | MIME_PART_NO_BLANK |
+		   MIME_PART_DEFAULT_TYPE | MIME_PART_TEXT;
+	m->hdr_bare_lf = m->body_bare_lf = m->body_lines = 0;
+	m->body_off = off;
+	m->type = mp_strz(p, "text");
+	m->subtype = mp_strz(p, "plain");
+	m->env = mp_env_new(p);
+}
+
 /*
  * mp_header_end - cur's header ends at offset end (hdr_bare the bare
  * LFs in it). With blank (an empty line ended it) the body follows and
@@ -855,11 +927,8 @@ mp_header_end(struct mime_parser *p, uint64_t end, uint64_t nlf_end,
 		x->flags |= MIME_PART_NO_BLANK;
 	if (p->hcut)
 		x->flags |= MIME_PART_HEADER_CUT;
-	for (size_t i = 0; i < p->hlen; i++)
-		if ((unsigned char)p->hbuf[i] >= 0x80) {
-			x->flags |= MIME_PART_8BIT;
-			break;
-		}
+	if (mp_has_8bit(p->hbuf, p->hlen))
+		x->flags |= MIME_PART_8BIT;
 	mp_fields(p, &h, p->hbuf, p->hlen);
 	/* RFC 2045 §4: a message without MIME-Version is not MIME; like
 	 * Dovecot, a Content-Type field is taken as a sign that it is. */
@@ -882,6 +951,8 @@ mp_header_end(struct mime_parser *p, uint64_t end, uint64_t nlf_end,
 	}
 	if (mime_str_is(p->t, x->type, "text"))
 		x->flags |= MIME_PART_TEXT;
+	else if (mime_str_is(p->t, x->type, "message"))
+		x->flags |= MIME_PART_TYPE_MESSAGE;
 	x->charset = mp_param_find(p, x->param, x->nparam, "charset", false);
 	x->body_off = end;
 	x->body_lines = nlf_end; /* made relative at the end */
@@ -894,13 +965,19 @@ mp_header_end(struct mime_parser *p, uint64_t end, uint64_t nlf_end,
 		p->hbuf = NULL;
 		p->hcap = 0;
 	}
-	if (!blank)
-		return;
-
 	bool multipart = mime_str_is(p->t, x->type, "multipart");
 	bool message = mime_str_is(p->t, x->type, "message") &&
 		       (mime_str_is(p->t, x->subtype, "rfc822") ||
 			mime_str_is(p->t, x->subtype, "global"));
+	if (!blank) {
+		/* No body (Dovecot): a multipart has no parts, a message
+		 * part an empty message. */
+		if (multipart)
+			x->flags |= MIME_PART_MULTIPART;
+		else if (message)
+			mp_empty_message(p, ci, end);
+		return;
+	}
 	if (!multipart && !message)
 		return;
 	struct mime_str bnd = {0, 0};
@@ -1041,6 +1118,12 @@ mp_boundary(struct mime_parser *p, long k, bool close)
 	p->in_header = false;
 	if (close) {
 		p->nbnd = (uint32_t)k; /* the epilogue follows */
+		return;
+	}
+	if (p->t->nparts >= p->lim.max_parts) {
+		/* closing used the last part (an empty message): the rest
+		 * is the multipart's own body */
+		p->t->flags |= MIME_TREE_LIMIT;
 		return;
 	}
 	uint32_t c = mp_part_new(p, m, p->pos);
@@ -1189,6 +1272,7 @@ mime_parser_free(struct mime_parser **pp)
 	mime_tree_free(&p->t);
 	free(p->hbuf);
 	free(p->bnd);
+	free(p->raw);
 	free(p->scratch.p);
 	free(p->scratch2.p);
 	free(p);

@@ -112,25 +112,27 @@ struct mime_envelope {
 };
 
 enum mime_part_flag {
-	MIME_PART_MULTIPART = 1 << 0,	 /* multipart/<any> with a boundary:
-					    children are its body parts */
-	MIME_PART_MESSAGE = 1 << 1,	 /* message/rfc822 or message/global
-					    with its embedded message as child */
-	MIME_PART_IS_MESSAGE = 1 << 2,	 /* a message node: has an envelope */
-	MIME_PART_TEXT = 1 << 3,	 /* type text (explicit or default) */
-	MIME_PART_DEFAULT_TYPE = 1 << 4, /* no usable Content-Type: the
-					    default applied (text/plain;
-					    charset=us-ascii, or
-					    message/rfc822 in a digest) */
-	MIME_PART_LIMIT = 1 << 5,	 /* a limit made this part opaque */
-	MIME_PART_HEADER_CUT = 1 << 6,	 /* header longer than max_header */
-	MIME_PART_NO_BLANK = 1 << 7,	 /* header not ended by an empty
-					    line (EOF or a boundary) */
-	MIME_PART_8BIT = 1 << 8,	 /* the header holds 8-bit bytes */
-	MIME_PART_GLOBAL = 1 << 9,	 /* with MESSAGE: message/global (RFC
-					    6532), which IMAP4rev1 shows as a
-					    plain part (its grammar has only
-					    message/rfc822), as Dovecot does */
+	MIME_PART_MULTIPART = 1 << 0,	  /* multipart/<any> with a boundary:
+					     children are its body parts */
+	MIME_PART_MESSAGE = 1 << 1,	  /* message/rfc822 or message/global
+					     with its embedded message as child */
+	MIME_PART_IS_MESSAGE = 1 << 2,	  /* a message node: has an envelope */
+	MIME_PART_TEXT = 1 << 3,	  /* type text (explicit or default) */
+	MIME_PART_DEFAULT_TYPE = 1 << 4,  /* no usable Content-Type: the
+					     default applied (text/plain;
+					     charset=us-ascii, or
+					     message/rfc822 in a digest) */
+	MIME_PART_LIMIT = 1 << 5,	  /* a limit made this part opaque */
+	MIME_PART_HEADER_CUT = 1 << 6,	  /* header longer than max_header */
+	MIME_PART_NO_BLANK = 1 << 7,	  /* header not ended by an empty
+					     line (EOF or a boundary) */
+	MIME_PART_8BIT = 1 << 8,	  /* the header holds 8-bit bytes */
+	MIME_PART_GLOBAL = 1 << 9,	  /* with MESSAGE: message/global (RFC
+					     6532), which IMAP4rev1 shows as a
+					     plain part (its grammar has only
+					     message/rfc822), as Dovecot does */
+	MIME_PART_TYPE_MESSAGE = 1 << 10, /* type message, any subtype
+					     (delivery-status too) */
 };
 
 struct mime_part {

@@ -32,49 +32,54 @@ typical(struct strbuf *m, int i)
 {
 	char b[512];
 
-	snprintf(b, sizeof(b),
-		 "Return-Path: <alice@example.org>\r\n"
-		 "Received: from mx.example.org (mx.example.org [192.0.2.1])\r\n"
-		 "\tby mail.example.net with ESMTPS id %08X\r\n"
-		 "\tfor <bob@example.net>; Mon, 1 Jan 2024 10:00:00 +0100\r\n"
-		 "Date: Mon, 1 Jan 2024 10:%02d:00 +0100\r\n"
-		 "From: Alice Example <alice@example.org>\r\n"
-		 "To: Bob <bob@example.net>, carol@example.com, "
-		 "\"Dave, Jr.\" <dave@example.com>\r\n"
-		 "Cc: team: e@example.com, f@example.com;, g@example.com\r\n"
-		 "Subject: =?UTF-8?Q?Caf=C3=A9_meeting_number_%d?=\r\n"
-		 "Message-ID: <%d.1234@example.org>\r\n",
-		 (unsigned)i, i % 60, i, i);
+	snprintf(
+	    b, sizeof(b),
+	    "Return-Path: <alice@example.org>\r\n"
+	    "Received: from mx.example.org (mx.example.org [192.0.2.1])\r\n"
+	    "\tby mail.example.net with ESMTPS id %08X\r\n"
+	    "\tfor <bob@example.net>; Mon, 1 Jan 2024 10:00:00 +0100\r\n"
+	    "Date: Mon, 1 Jan 2024 10:%02d:00 +0100\r\n"
+	    "From: Alice Example <alice@example.org>\r\n"
+	    "To: Bob <bob@example.net>, carol@example.com, "
+	    "\"Dave, Jr.\" <dave@example.com>\r\n"
+	    "Cc: team: e@example.com, f@example.com;, g@example.com\r\n"
+	    "Subject: =?UTF-8?Q?Caf=C3=A9_meeting_number_%d?=\r\n"
+	    "Message-ID: <%d.1234@example.org>\r\n",
+	    (unsigned)i, i % 60, i, i);
 	strbuf_adds(m, b);
-	strbuf_adds(m, "In-Reply-To: <0.1234@example.org>\r\n"
-		       "MIME-Version: 1.0\r\n"
-		       "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
-		       "--outer\r\n"
-		       "Content-Type: multipart/alternative; boundary=\"alt\"\r\n"
-		       "\r\n--alt\r\n"
-		       "Content-Type: text/plain; charset=UTF-8; format=flowed\r\n"
-		       "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	strbuf_adds(m,
+		    "In-Reply-To: <0.1234@example.org>\r\n"
+		    "MIME-Version: 1.0\r\n"
+		    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+		    "--outer\r\n"
+		    "Content-Type: multipart/alternative; boundary=\"alt\"\r\n"
+		    "\r\n--alt\r\n"
+		    "Content-Type: text/plain; charset=UTF-8; format=flowed\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	for (int k = 0; k < 20; k++)
 		strbuf_adds(m, "Some text of the message, line after line, as "
 			       "people write it. caf=C3=A9\r\n");
-	strbuf_adds(m, "--alt\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n");
+	strbuf_adds(m,
+		    "--alt\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n");
 	for (int k = 0; k < 20; k++)
 		strbuf_adds(m, "<p>Some text of the message, line after line, "
 			       "as people write it.</p>\r\n");
-	strbuf_adds(m, "--alt--\r\n--outer\r\n"
-		       "Content-Type: application/pdf; name=\"report.pdf\"\r\n"
-		       "Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
-		       "Content-Transfer-Encoding: base64\r\n\r\n");
+	strbuf_adds(
+	    m, "--alt--\r\n--outer\r\n"
+	       "Content-Type: application/pdf; name=\"report.pdf\"\r\n"
+	       "Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
+	       "Content-Transfer-Encoding: base64\r\n\r\n");
 	for (int k = 0; k < 30; k++)
-		strbuf_adds(m, "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIv"
-			       "RmlsdGVyIC9GbGF0ZURlY29kZT4+\r\n");
+		strbuf_adds(
+		    m, "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIv"
+		       "RmlsdGVyIC9GbGF0ZURlY29kZT4+\r\n");
 	strbuf_adds(m, "--outer--\r\n");
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	enum { N = 10000 };
+	int N = argc > 1 ? atoi(argv[1]) : 10000;
 	struct strbuf *msgs = calloc(N, sizeof(*msgs));
 	struct strbuf *enc = calloc(N, sizeof(*enc));
 	size_t total = 0;
@@ -157,9 +162,10 @@ main(void)
 	getrusage(RUSAGE_SELF, &ru0);
 	t0 = now();
 	struct mime_parser *p = mime_parser_new(NULL);
-	const char *h = "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
-			"Content-Type: application/octet-stream\r\n"
-			"Content-Transfer-Encoding: base64\r\n\r\n";
+	const char *h =
+	    "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n";
 	mime_parser_feed(p, h, strlen(h));
 	for (size_t d = 0; d < big; d += 65536)
 		mime_parser_feed(p, chunk, 65536);
@@ -167,10 +173,17 @@ main(void)
 	struct mime_tree *t = mime_parser_finish(&p);
 	t1 = now();
 	getrusage(RUSAGE_SELF, &ru1);
-	printf("parse, one 50 MB attachment: %.0f MB/s, max RSS grew by %ld KiB "
-	       "(%u parts)\n",
-	       big / (t1 - t0) / 1e6, ru1.ru_maxrss - ru0.ru_maxrss, t->nparts);
+	printf(
+	    "parse, one 50 MB attachment: %.0f MB/s, max RSS grew by %ld KiB "
+	    "(%u parts)\n",
+	    big / (t1 - t0) / 1e6, ru1.ru_maxrss - ru0.ru_maxrss, t->nparts);
 	mime_tree_free(&t);
+	if (argc > 2) {
+		/* dump one typical message (for instruction counts) */
+		FILE *f = fopen(argv[2], "wb");
+		fwrite(msgs[0].p, 1, msgs[0].len, f);
+		fclose(f);
+	}
 	printf("(%d)\n", hits);
 	return 0;
 }

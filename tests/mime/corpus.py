@@ -869,4 +869,30 @@ CORPUS += [
         "",
         "MIAGCSqGSIb3DQEHA6CAMIACAQAxggFAMIIBPAIBADAkMBcxFTATBgNVBAMMDGV4YW1w",
         "")),
+    ("params-star-mixed", msg(
+        "MIME-Version: 1.0",
+        "Content-Type: application/x; name*0*=utf-8''%C3%A9; name*1=x.txt;"
+        " title*=us-ascii'en'hello%20w; a*0=x; a*1=y",
+        "",
+        "x")),
+    ("header-ends-at-boundary", msg(
+        "Content-Type: multipart/mixed; boundary=b",
+        "",
+        "--b",
+        "Content-Type: message/rfc822",
+        "--b",
+        "Content-Type: multipart/mixed; boundary=c",
+        "--b--",
+        "")),
+    ("rfc822-header-at-eof", b"Content-Type: message/rfc822"),
+    ("rfc822-empty-body", msg(
+        "Content-Type: multipart/mixed; boundary=q",
+        "",
+        "--q",
+        "Content-Type: message/rfc822",
+        "",
+        "Subject: x",
+        "",
+        "--q--",
+        "")),
 ]

@@ -2,8 +2,9 @@
 """
 make_fixtures - run every corpus message (corpus.py) through a private
 Dovecot (dovecot.py) and write what Dovecot's IMAP answers - RFC822.SIZE,
-ENVELOPE, BODY, BODYSTRUCTURE and a set of BODY[section]s - as the C
-fixtures of tests/unit/test_imap_bodystructure.c:
+ENVELOPE, BODY, BODYSTRUCTURE, a set of BODY[section]s, and which
+messages a set of SEARCH keys finds - as the C fixtures of
+tests/unit/test_imap_bodystructure.c:
 
     python3 tests/mime/make_fixtures.py > tests/unit/imap_fixtures.inc
 
@@ -34,17 +35,89 @@ SECTIONS = [
     "2.1.HEADER.FIELDS (Subject)",
 ]
 
+# SEARCH CHARSET UTF-8 keys run over the whole corpus: which messages
+# match must be the same in petrel (imap_msg_search) as in Dovecot.
+SEARCHES = [
+    ("BODY", None, "caf\u00e9"), ("BODY", None, "inner"),
+    ("BODY", None, "subject"), ("BODY", None, "report"),
+    ("BODY", None, "AAECAwQF"), ("BODY", None, "gr\u00fc\u00dfe"),
+    ("BODY", None, "signed"), ("BODY", None, "hello"),
+    ("BODY", None, "from:"), ("BODY", None, "VCALENDAR"),
+    ("BODY", None, "plain"), ("BODY", None, "b\u00f6dy"),
+    ("BODY", None, "bytes"), ("BODY", None, "BEGIN PGP"),
+    ("BODY", None, "Reporting-MTA"), ("BODY", None, "JFIF"),
+    ("BODY", None, "inline"), ("BODY", None, "IMG_0001"),
+    ("BODY", None, "\u043f\u0440\u0438\u0432\u0435\u0442"),
+    ("TEXT", None, "hello"), ("TEXT", None, "alice"),
+    ("TEXT", None, "caf\u00e9"), ("TEXT", None, "content-type"),
+    ("TEXT", None, "inner"), ("TEXT", None, "IMG_0001"),
+    ("TEXT", None, "BEGIN PGP"),
+    ("TEXT", None, "\u041f\u0420\u0418\u0412\u0415\u0422"),
+    ("HEADER", "Subject", "caf\u00e9"), ("HEADER", "Subject", "hello"),
+    ("HEADER", "From", "j\u00f6rg"), ("HEADER", "To", "bob"),
+    ("HEADER", "Subject", ""), ("HEADER", "X-Empty", ""),
+    ("HEADER", "Subject", "h\u00e9llo w\u00f6rld"),
+    ("HEADER", "To", "\u5c71\u7530"),
+    ("HEADER", "Subject", "\u65e5\u672c\u8a9e"),
+    ("HEADER", "Cc", "group"), ("HEADER", "Content-Description", "caf\u00e9"),
+    ("HEADER", "Message-ID", "example.org"), ("HEADER", "Bcc", ""),
+]
+
+
+def search(s, key, field, needle):
+    """The sequence numbers Dovecot's SEARCH gives."""
+    nb = needle.encode()
+    k = key.encode() + (b" " + field.encode() if field else b"")
+    tag = s.c._new_tag()
+    s.c.send(tag + b" SEARCH CHARSET UTF-8 " + k + b" {%d}\r\n" % len(nb))
+    s.c.readline()
+    s.c.send(nb + b"\r\n")
+    out = b""
+    while True:
+        line = s.c.readline()
+        out += line
+        if line.startswith(tag):
+            break
+    return sorted(int(x) for x in out.split(b"\r\n")[0].split()[2:])
+
+
 # Where petrel deliberately differs from Dovecot: name -> {item: value}
 # (the value petrel gives, with the reason in the comment).
 DIFFS = {
-    # A header cut short by the end of the message (no empty line):
-    # Dovecot's header filter ends HEADER.FIELDS output with CRLF in some
-    # match modes and not in others; petrel sends the matching fields and
-    # the empty line only if the header has one, the same in every mode.
-    "header-only": {"BODY[HEADER.FIELDS (Content-Type)]": b""},
+    # An embedded message whose header is empty (its part's header
+    # ended at a boundary, or its own empty line was taken by the
+    # boundary): Dovecot's header stream runs on into the boundary's line
+    # end and takes it for the empty line; petrel gives that line end to
+    # the boundary (RFC 2046 §5.1.1) and the header stays empty.
     "rfc822-empty": {"BODY[1.HEADER.FIELDS.NOT (Subject)]": b""},
-    "rfc822-header-only": {
-        "BODY[1.HEADER.FIELDS.NOT (Subject)]": b"From: a@b\r\n"},
+    "header-ends-at-boundary": {"BODY[1.HEADER.FIELDS.NOT (Subject)]": b""},
+    # An embedded message with an empty body right before the boundary:
+    # the line end before the boundary is the boundary's (RFC 2046
+    # §5.1.1), so it is neither in the embedded header nor in the
+    # message/rfc822 part's body. Dovecot takes it from the header but
+    # leaves it in the part (size 14, BODY[1] with it, 1.HEADER without);
+    # petrel keeps the part equal to its HEADER + TEXT.
+    "rfc822-empty-body": {
+        "BODY": b'(("message" "rfc822" NIL NIL NIL "7bit" 12 (NIL "x" NIL NIL'
+                b' NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset"'
+                b' "us-ascii") NIL NIL "7bit" 0 0) 1) "mixed")',
+        "BODYSTRUCTURE": b'(("message" "rfc822" NIL NIL NIL "7bit" 12 (NIL'
+                         b' "x" NIL NIL NIL NIL NIL NIL NIL NIL) ("text"'
+                         b' "plain" ("charset" "us-ascii") NIL NIL "7bit" 0'
+                         b' 0 NIL NIL NIL NIL) 1 NIL NIL NIL NIL) "mixed"'
+                         b' ("boundary" "q") NIL NIL NIL)',
+        "BODY[1]": b"Subject: x\r\n",
+        "BODY[1.HEADER.FIELDS.NOT (Subject)]": b""},
+    # "title*" (an extended value without sections) stays "title*";
+    # Dovecot writes "title*1*" when continuations of another parameter
+    # come before it.
+    "params-star-mixed": {
+        "BODY": b'("application" "x" ("a" "xy" "name*" "utf-8\'\'%C3%A9x.txt"'
+                b' "title*" "us-ascii\'en\'hello%20w") NIL NIL "7bit" 1)',
+        "BODYSTRUCTURE": b'("application" "x" ("a" "xy" "name*"'
+                         b' "utf-8\'\'%C3%A9x.txt" "title*"'
+                         b' "us-ascii\'en\'hello%20w") NIL NIL "7bit" 1 NIL'
+                         b' NIL NIL NIL)'},
 }
 
 
@@ -205,6 +278,7 @@ def main():
             body = d.get("BODY", body)
             bs = d.get("BODYSTRUCTURE", bs)
             rows.append((name, m, size, env, body, bs, secs))
+        found = [(k, f, n, search(s, k, f, n)) for k, f, n in SEARCHES]
         s.close()
     w = sys.stdout.write
     w("/* Generated by tests/mime/make_fixtures.py from Dovecot %s: do "
@@ -221,6 +295,14 @@ def main():
         for x, v in secs:
             w("    {%d, %s, %s, %d},\n" % (n, cstr(x.encode()), cstr(v),
                                           len(v)))
+    w("};\n\n")
+    w("static const struct imap_fixture_search imap_fixture_searches[] = "
+      "{\n")
+    for k, f, n, seqs in found:
+        w("    {%s, %s, %s, %s},\n" % (
+            cstr(k.encode()), cstr(f.encode()) if f else "NULL",
+            cstr(n.encode()), cstr(" ".join(str(q - 1) for q in seqs)
+                                   .encode())))
     w("};\n")
 
 

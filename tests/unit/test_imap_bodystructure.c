@@ -4,7 +4,9 @@
  * against what Dovecot 2.3 answers for it (imap_fixtures.inc, made by
  * tests/mime/make_fixtures.py), each message parsed whole, one byte at a
  * time and in random chunks (all three must give the same imap_msg), and
- * through the cache encoding (decode(encode(m)) == m).
+ * through the cache encoding (decode(encode(m)) == m); and SEARCH
+ * BODY/TEXT/HEADER over the whole corpus, which must find the messages
+ * Dovecot finds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 
 #include "imap/imap_bodystructure.h"
 #include "imap/imap_msg.h"
+#include "imap/imap_msg_search.h"
 #include "imap/imap_msg_section.h"
 #include "mime/mime_parse.h"
 
@@ -36,7 +39,13 @@ struct imap_fixture_section {
 	size_t len;
 };
 
+struct imap_fixture_search {
+	const char *key, *field, *needle;
+	const char *found; /* fixture indices, space-separated */
+};
+
 #include "imap_fixtures.inc"
+#include "imap_grammar.h"
 
 #define NFIX (sizeof(imap_fixtures) / sizeof(imap_fixtures[0]))
 
@@ -145,6 +154,13 @@ test_fixtures(void **state)
 			fprintf(stderr, "%s: cache round trip differs\n",
 				f->name);
 		}
+		if (!imap_grammar_ok(m->envelope, m->envelope_len, 0) ||
+		    !imap_grammar_ok(m->body, m->body_len, 1) ||
+		    !imap_grammar_ok(m->bodystructure, m->bodystructure_len,
+				     2)) {
+			failures++;
+			fprintf(stderr, "%s: not RFC 3501 grammar\n", f->name);
+		}
 		check_str(f->name, "ENVELOPE", m->envelope, m->envelope_len,
 			  f->envelope, strlen(f->envelope));
 		check_str(f->name, "BODY", m->body, m->body_len, f->body,
@@ -190,12 +206,65 @@ test_fixture_sections(void **state)
 	assert_int_equal(failures, 0);
 }
 
+static void
+test_fixture_searches(void **state)
+{
+	size_t n =
+	    sizeof(imap_fixture_searches) / sizeof(imap_fixture_searches[0]);
+	struct imap_msg *m[NFIX];
+
+	(void)state;
+	failures = 0;
+	for (size_t i = 0; i < NFIX; i++)
+		m[i] =
+		    imap_msg_parse(imap_fixtures[i].msg, imap_fixtures[i].len);
+	for (size_t q = 0; q < n; q++) {
+		const struct imap_fixture_search *s = &imap_fixture_searches[q];
+		struct mime_needle *nd =
+		    mime_needle_new(s->needle, strlen(s->needle));
+		struct strbuf got = {0};
+		strbuf_add(&got, "", 0);
+		for (size_t i = 0; i < NFIX; i++) {
+			const struct imap_fixture *f = &imap_fixtures[i];
+			bool hit;
+			if (strcmp(s->key, "BODY") == 0)
+				hit = imap_msg_search_body(f->msg, f->len, m[i],
+							   nd);
+			else if (strcmp(s->key, "TEXT") == 0)
+				hit = imap_msg_search_text(f->msg, f->len, m[i],
+							   nd);
+			else
+				hit = imap_msg_search_header(
+				    f->msg, f->len, m[i], s->field, nd);
+			if (hit) {
+				char b[16];
+				snprintf(b, sizeof(b), got.len ? " %zu" : "%zu",
+					 i);
+				strbuf_adds(&got, b);
+			}
+		}
+		if (strcmp(got.p, s->found) != 0) {
+			failures++;
+			fprintf(stderr,
+				"SEARCH %s %s \"%s\": got [%s] want [%s]\n",
+				s->key, s->field ? s->field : "", s->needle,
+				got.p, s->found);
+		}
+		free(got.p);
+		mime_needle_free(&nd);
+	}
+	for (size_t i = 0; i < NFIX; i++)
+		imap_msg_free(&m[i]);
+	assert_int_equal(failures, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fixtures),
 	    cmocka_unit_test(test_fixture_sections),
+	    cmocka_unit_test(test_fixture_searches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,9 +387,11 @@ static const struct search_case search_cases[] = {
     {1, NULL, "café crème", true},
     {1, NULL, "secret-binary", false}, /* not a text part */
     {1, NULL, "inner body", true},
-    {1, NULL, "inner subject", true}, /* an embedded message's header */
-    {1, NULL, "réunion", false},      /* the top header is not body */
-    {1, NULL, "0J/RgNC4", false},     /* decoded, not raw */
+    {1, NULL, "inner subject", false}, /* no header is body */
+    {2, NULL, "inner subject", true},  /* but text */
+    {2, NULL, "octet-stream", true},   /* a MIME header is text too */
+    {1, NULL, "réunion", false},       /* the top header is not body */
+    {1, NULL, "0J/RgNC4", false},      /* decoded, not raw */
     {2, NULL, "réunion", true},
     {2, NULL, "мир", true},
     {2, NULL, "team@", true},
