@@ -644,8 +644,16 @@ folder_store(const struct folder *f, const uint32_t *uids, size_t n, int op,
 		free(name);
 		changed = true;
 	}
-	if (lockfd >= 0)
+	if (lockfd >= 0) {
+		/* The new names are durable before the OK, as the index
+		 * record is: else a crash would bring the old flags back. */
+		char d[4096];
+		snprintf(d, sizeof(d), "%s/cur", f->path);
+		fsutil_fsync_dir(d);
+		snprintf(d, sizeof(d), "%s/new", f->path);
+		fsutil_fsync_dir(d);
 		close(lockfd);
+	}
 	if (changed)
 		c->highestmodseq = modseq;
 	commit_log(f, c, &recs);
@@ -697,8 +705,16 @@ folder_expunge(const struct folder *f, const uint32_t *uids, size_t n)
 		changes_add(c, FOLDER_CH_EXPUNGE, &x);
 		folder_index_rec_expunge(&recs, x.uid, modseq);
 	}
-	if (lockfd >= 0)
+	if (lockfd >= 0) {
+		if (c->n > 0) { /* an expunge must not come back */
+			char d[4096];
+			snprintf(d, sizeof(d), "%s/cur", f->path);
+			fsutil_fsync_dir(d);
+			snprintf(d, sizeof(d), "%s/new", f->path);
+			fsutil_fsync_dir(d);
+		}
 		close(lockfd);
+	}
 	if (c->n > 0)
 		c->highestmodseq = modseq;
 	commit_log(f, c, &recs);

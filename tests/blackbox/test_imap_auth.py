@@ -11,6 +11,7 @@ import ssl
 import time
 
 from imaputil import Imap, PASSWORD, USER, session, tls_ctx
+from pop3util import Pop
 from tlsutil import client_ctx
 
 
@@ -156,9 +157,28 @@ def test_failed_logins_delayed_counted_and_limited(petrel_factory):
     except smtplib.SMTPException as e:
         assert "454" in str(e) or getattr(e, "smtp_code", 0) == 454
     s.close()
+    pop = Pop(p.pop3_port)
+    assert pop.cmd(b"USER alice@example.org").startswith(b"+OK")
+    r = pop.cmd(b"PASS secret")
+    assert r.startswith(b"-ERR") and b"Too many failed logins" in r, r
+    pop.close()
     log = p.log()
     assert "imap: authentication failed for <nobody@example.org> from " \
            "[127.0.0.1]" in log
+    c.close()
+
+
+def test_pop3_failures_count_for_imap(petrel_factory):
+    # The limit is per address, whichever protocol guesses.
+    p = petrel_factory(extra={"max_auth_failures": "2"})
+    pop = Pop(p.pop3_port)
+    for _ in range(2):
+        assert pop.cmd(b"USER alice@example.org").startswith(b"+OK")
+        assert pop.cmd(b"PASS wrong").startswith(b"-ERR")
+    pop.close()
+    c = Imap(p.imaps_port, implicit_tls=True)
+    st, text, _ = c.cmd(b"LOGIN alice@example.org secret")
+    assert st == b"NO" and b"[UNAVAILABLE]" in text
     c.close()
 
 
