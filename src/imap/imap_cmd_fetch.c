@@ -263,8 +263,13 @@ one(struct imap_session *s, struct fetch_op *op, uint32_t seq)
 
 	if (a->changedsince_set && m->modseq <= a->changedsince)
 		return;
-	if (op->need_cache)
+	if (op->need_cache) {
 		im = folder_cache_get(f, m);
+		/* An entry that does not decode (damaged): parse the file
+		 * now rather than leave the items out. */
+		if (im == NULL && m->expunged == 0)
+			im = folder_parse(f, m);
+	}
 	strbuf_addf(&op->sb, "* %" PRIu32 " FETCH (", seq);
 #define SEP() (first ? (first = false, "") : " ")
 	bool uid_done = false, flags_done = false, modseq_done = false;

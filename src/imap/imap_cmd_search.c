@@ -184,6 +184,8 @@ ctx_msg(struct msgctx *c)
 	if (!c->im_tried) {
 		c->im_tried = true;
 		c->im = folder_cache_get(c->f, c->m);
+		if (c->im == NULL)
+			c->im = folder_parse(c->f, c->m);
 	}
 	return c->im;
 }

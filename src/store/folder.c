@@ -230,8 +230,18 @@ folder_load(const char *path, char *err, size_t errlen)
 	f->cache_fd = -1;
 	f->uidvalidity = mb->uidvalidity;
 	f->uidnext = mb->uidnext;
+	/* A cache written in another encoding version is parsed again. */
+	bool stale_cache = ix.exists && ix.cache_version != IMAP_MSG_VERSION;
 	bool fresh = !ix.exists || ix.corrupt != NULL ||
-		     ix.uidvalidity != mb->uidvalidity || ix.log_bad;
+		     ix.uidvalidity != mb->uidvalidity || ix.log_bad ||
+		     stale_cache;
+	if (stale_cache || !ix.exists || ix.corrupt != NULL) {
+		char cp[4096];
+		snprintf(cp, sizeof(cp), "%s/" CACHE_NAME, path);
+		unlink(cp);
+		for (size_t i = 0; i < ix.n; i++)
+			ix.recs[i].cache_off = ix.recs[i].cache_len = 0;
+	}
 	f->highestmodseq = ix.highestmodseq;
 	f->gen = ix.gen;
 	f->snap_size = ix.snap_size;
@@ -865,6 +875,24 @@ folder_cache_get(const struct folder *f, const struct folder_msg *m)
 }
 
 /* parse_file - the imap_msg of the message file at path. */
+static struct imap_msg *parse_file(const char *path);
+
+struct imap_msg *
+folder_parse(const struct folder *f, const struct folder_msg *m)
+{
+	char p[4096];
+	folder_msg_path(f, m, p, sizeof(p));
+	struct imap_msg *im = parse_file(p);
+	if (im == NULL && errno == ENOENT) {
+		char base[512];
+		snprintf(base, sizeof(base), "%.*s", (int)strcspn(m->name, ":"),
+			 m->name);
+		if (mailbox_find_file(f->path, base, p, sizeof(p)) == 0)
+			im = parse_file(p);
+	}
+	return im;
+}
+
 static struct imap_msg *
 parse_file(const char *path)
 {

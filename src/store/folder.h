@@ -41,6 +41,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct imap_msg;
+
 /* System flags: the same bits as IMAP_FLAG_* (imap_parse.h). */
 enum {
 	FOLDER_ANSWERED = 1 << 0, /* Maildir R */
@@ -236,6 +238,14 @@ int folder_keyword(const struct folder *f, const char *name);
  */
 struct imap_msg *folder_cache_get(const struct folder *f,
 				  const struct folder_msg *m);
+
+/*
+ * folder_parse - parse m's file now (the cache entry was unreadable):
+ * NULL if the file is gone. Reads the whole message: a fallback, not the
+ * way (folder_cache_fill on a worker is).
+ */
+struct imap_msg *folder_parse(const struct folder *f,
+			      const struct folder_msg *m);
 
 /* folder_quota_root - the user's Maildir (where maildirsize lives) of a
  * folder at path: the folder itself, or its parent for a Maildir++

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "imap/imap_msg.h"
 #include "util/fsutil.h"
 #include "util/num.h"
 #include "util/xalloc.h"
@@ -299,9 +300,10 @@ apply_line(struct folder_index *ix, struct ops *ops, const char *p, size_t len,
 	return -1;
 }
 
-/* head - "magic uidvalidity=V gen=G" */
+/* head - "magic uidvalidity=V gen=G [cache=C]" */
 static int
-head(const char *p, size_t len, const char *magic, uint32_t *uv, uint64_t *gen)
+head(const char *p, size_t len, const char *magic, uint32_t *uv, uint64_t *gen,
+     uint64_t *cache)
 {
 	size_t ml = strlen(magic);
 	struct rec r;
@@ -310,7 +312,8 @@ head(const char *p, size_t len, const char *magic, uint32_t *uv, uint64_t *gen)
 		return -1;
 	split(p + ml, len - ml, &r);
 	if (field_u64(&r, 0, "uidvalidity", UINT32_MAX, &v) < 0 || v == 0 ||
-	    field_u64(&r, 0, "gen", UINT64_MAX, gen) < 0)
+	    field_u64(&r, 0, "gen", UINT64_MAX, gen) < 0 ||
+	    field_u64(&r, 0, "cache", UINT32_MAX, cache) < 0)
 		return -1;
 	*uv = (uint32_t)v;
 	return 0;
@@ -402,11 +405,13 @@ folder_index_parse(const char *snap, size_t snap_len, const char *log,
 	p = snap;
 	end = snap + snap_len;
 	nl = memchr(p, '\n', snap_len);
+	uint64_t cache;
 	if (nl == NULL || head(p, (size_t)(nl - p), SNAP_MAGIC,
-			       &ix->uidvalidity, &ix->gen) < 0) {
+			       &ix->uidvalidity, &ix->gen, &cache) < 0) {
 		reset(ix, "bad header");
 		return;
 	}
+	ix->cache_version = (uint32_t)cache;
 	for (p = nl + 1; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL ||
@@ -419,7 +424,8 @@ folder_index_parse(const char *snap, size_t snap_len, const char *log,
 	uint32_t luv;
 	uint64_t lgen;
 	if (log != NULL && (nl = memchr(log, '\n', log_len)) != NULL &&
-	    head(log, (size_t)(nl - log), LOG_MAGIC, &luv, &lgen) == 0 &&
+	    head(log, (size_t)(nl - log), LOG_MAGIC, &luv, &lgen, &cache) ==
+		0 &&
 	    luv == ix->uidvalidity && lgen == ix->gen) {
 		ix->log_size = log_len;
 		end = log + log_len;
@@ -582,8 +588,10 @@ folder_index_snapshot(const char *path, const struct folder *f, uint64_t gen,
 {
 	struct strbuf sb = {0};
 
-	strbuf_addf(&sb, SNAP_MAGIC "uidvalidity=%" PRIu32 " gen=%" PRIu64 "\n",
-		    f->uidvalidity, gen);
+	strbuf_addf(&sb,
+		    SNAP_MAGIC "uidvalidity=%" PRIu32 " gen=%" PRIu64
+			       " cache=%d\n",
+		    f->uidvalidity, gen, IMAP_MSG_VERSION);
 	folder_index_rec_head(&sb, f->highestmodseq, f->recent_uid);
 	for (size_t i = 0; i < f->n_kw; i++)
 		folder_index_rec_keyword(&sb, i, f->kw[i]);

@@ -4,7 +4,7 @@
  * file, fsync, rename), and a log, "petrel-index.log", that every change
  * is appended to (and fdatasync'ed) in between.
  *
- *   petrel-index 1 uidvalidity=V gen=G
+ *   petrel-index 1 uidvalidity=V gen=G cache=C
  *   H highestmodseq=N recent=U
  *   K 0 $Forwarded                  keyword 0 (the bit number), its name
  *   X 40 52 m=811                   UIDs 40..52 expunged at MODSEQ <= 811
@@ -22,7 +22,9 @@
  * index is rebuilt from the files). A log whose gen is not the
  * snapshot's belongs to an older snapshot (a crash between writing the
  * snapshot and emptying the log) and is ignored: the snapshot already
- * holds it. A torn or corrupt log line ends the replay there.
+ * holds it. A torn or corrupt log line ends the replay there. cache= is
+ * the version of the MIME parse encoding (imap_msg.h) in petrel-cache:
+ * when it is not this program's, the cache is dropped and rebuilt.
  */
 #ifndef PETREL_STORE_FOLDER_INDEX_H
 #define PETREL_STORE_FOLDER_INDEX_H
@@ -52,6 +54,7 @@ struct folder_index {
 	const char *corrupt; /* why it cannot be used, or NULL */
 	uint32_t uidvalidity;
 	uint64_t gen;
+	uint32_t cache_version; /* of the imap_msg encoding in petrel-cache */
 	uint64_t highestmodseq;
 	uint32_t recent_uid;
 	size_t n_kw;

@@ -321,6 +321,31 @@ test_add_and_cache(void **state)
 	assert_non_null(im);
 	imap_msg_free(&im);
 	folder_free(&f);
+
+	/* An index written with another cache encoding: the cache is
+	 * dropped (and made again on demand). */
+	size_t len;
+	char p2[1024];
+	snprintf(p2, sizeof(p2), "%s/" FOLDER_INDEX_NAME, dir);
+	FILE *fp2 = fopen(p2, "r");
+	char *snap = malloc(1 << 16);
+	len = fread(snap, 1, 1 << 16, fp2);
+	fclose(fp2);
+	snap[len] = '\0';
+	char *cv = strstr(snap, " cache=");
+	assert_non_null(cv);
+	cv[7] = '9';
+	fp2 = fopen(p2, "w");
+	fwrite(snap, 1, len, fp2);
+	fclose(fp2);
+	free(snap);
+	f = load(dir);
+	assert_int_equal(msg(f, 1)->cache_len, 0);
+	assert_int_equal(msg(f, 2)->kw, 1); /* the rest is kept */
+	im = folder_parse(f, msg(f, 2));
+	assert_non_null(im);
+	imap_msg_free(&im);
+	folder_free(&f);
 }
 
 static void
