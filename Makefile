@@ -9,7 +9,9 @@
 #
 # Sources are found by wildcard, so a new module needs no Makefile edit:
 # every src/**/*.c except src/main.c goes into a library that the binary,
-# the unit tests and the fuzz targets all link.
+# the unit tests and the fuzz targets all link. So does one generated
+# file per build directory, BUILD/gen/web_assets.c: the admin web's
+# pages, scripts and styles (src/web/assets/) as a C table.
 
 # `make` alone builds the program: the flavour macro below defines rules
 # first, and without this the first of them would be the default goal.
@@ -33,6 +35,13 @@ PYTHON   := /usr/bin/python3
 SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
 UNIT     := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ     := $(sort $(wildcard fuzz/fuzz_*.c))
+ASSETS   := $(sort $(wildcard src/web/assets/*.* src/web/assets/pages/*.html))
+
+# The admin web's files, compiled in (src/web/web_assets.h).
+%/gen/web_assets.c: $(ASSETS) scripts/embed-assets.py
+	@mkdir -p $(@D)
+	@echo "  GEN     $@"
+	@$(PYTHON) scripts/embed-assets.py $@ $(ASSETS)
 
 # One pattern for both flavours: $(B) is the build directory.
 define flavour
@@ -40,7 +49,7 @@ $(1)/obj/%.o: %.c $$(shell find src -name '*.h')
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
 	@$$(CC) $(2) -c $$< -o $$@
-$(1)/libpetrel.a: $$(SRC:%.c=$(1)/obj/%.o)
+$(1)/libpetrel.a: $$(SRC:%.c=$(1)/obj/%.o) $(1)/obj/$(1)/gen/web_assets.o
 	@rm -f $$@
 	@ar rcs $$@ $$^
 $(1)/petrel: $(1)/obj/src/main.o $(1)/libpetrel.a
@@ -98,7 +107,8 @@ build-fuzz/obj/%.o: %.c $(shell find src -name '*.h')
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@clang $(FUZZ_CFLAGS) -c $< -o $@
-build-fuzz/libpetrel.a: $(SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/libpetrel.a: $(SRC:%.c=build-fuzz/obj/%.o) \
+		build-fuzz/obj/build-fuzz/gen/web_assets.o
 	@rm -f $@
 	@ar rcs $@ $^
 build-fuzz/%: fuzz/%.c build-fuzz/libpetrel.a

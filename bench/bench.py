@@ -171,6 +171,7 @@ pop3_listen = {self.host}:{PETREL_POP3_PORT}
 pop3s_listen =
 imap_listen =
 imaps_listen =
+admin_listen =
 max_connections_per_ip = 20000
 log_level = warning
 {self.extra}""")

@@ -1,13 +1,22 @@
 #!/bin/sh
 # run-sample.sh - `make run`: a working petrel for the sample domain
 # example.org on 127.0.0.1:2525, with user alice@example.org (password
-# "secret"), in the foreground. Ctrl-C stops it cleanly.
+# "secret"), in the foreground. Ctrl-C stops it cleanly. The admin web is
+# on https://127.0.0.1:8443/ for admin@example.org, whose password is made
+# afresh (random) on every run and printed.
 set -eu
 cd "$(dirname "$0")/.."
 P="build/petrel -c sample/petrel.conf"
 $P domain list | grep -qx example.org || $P domain add example.org
 $P user list example.org | grep -qx alice@example.org ||
 	echo secret | $P user add alice@example.org
+ADMIN=admin@example.org
+ADMIN_PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+if $P admin list | grep -qx "$ADMIN"; then
+	echo "$ADMIN_PW" | $P admin passwd "$ADMIN"
+else
+	echo "$ADMIN_PW" | $P admin add "$ADMIN"
+fi
 cat <<MSG
 
 petrel is starting on 127.0.0.1:2525 for the domain example.org.
@@ -37,7 +46,14 @@ Submission with AUTH: 127.0.0.1:2587 (STARTTLS) or 2465 (TLS), e.g.
 
     swaks --server 127.0.0.1:2587 --tls --auth PLAIN --auth-user alice@example.org --auth-password secret --from alice@example.org --to alice@example.org
 
-Admin: build/petrel -c sample/petrel.conf user|alias|domain|queue ...
+Admin web: https://127.0.0.1:8443/ (a self-signed certificate: let the
+browser accept it), log in as $ADMIN with the password
+
+    $ADMIN_PW
+
+(made afresh on every \`make run\`). Metrics: https://127.0.0.1:8443/metrics
+
+Admin: build/petrel -c sample/petrel.conf user|alias|domain|queue|badmail|admin ...
 Stop with Ctrl-C.
 
 MSG

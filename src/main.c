@@ -23,7 +23,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: petrel [-c FILE] [-o KEY=VALUE]... COMMAND [ARGS]\n"
 		"commands: serve, check-config, domain, user, alias, queue, "
-		"sendmail, dns-records\n");
+		"badmail, admin, sendmail, dns-records\n");
 }
 
 int
@@ -113,6 +113,10 @@ main(int argc, char **argv)
 		status = cli_alias(&cfg, rest, rargv);
 	else if (strcmp(cmd, "queue") == 0)
 		status = cli_queue(&cfg, rest, rargv);
+	else if (strcmp(cmd, "badmail") == 0)
+		status = cli_badmail(&cfg, rest, rargv);
+	else if (strcmp(cmd, "admin") == 0)
+		status = cli_admin(&cfg, rest, rargv);
 	else if (strcmp(cmd, "sendmail") == 0)
 		status = cli_sendmail(&cfg, rest, rargv);
 	else if (strcmp(cmd, "dns-records") == 0)

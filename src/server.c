@@ -27,10 +27,12 @@
 #include "queue/queue.h"
 #include "queue/scheduler.h"
 #include "protocols.h"
+#include "stats/metrics.h"
 #include "store/directory.h"
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
+#include "web/web.h"
 
 /* How long a clean stop waits for sessions to finish their commits. */
 #define STOP_GRACE 10
@@ -113,6 +115,7 @@ server_session_add(struct server *srv, struct server_session *link,
 		link->next->prev = link;
 	srv->sessions = link;
 	srv->n_sessions++;
+	metrics_session_open(proto->name);
 }
 
 void
@@ -126,6 +129,7 @@ server_session_remove(struct server *srv, struct server_session *link)
 		link->next->prev = link->prev;
 	link->prev = link->next = NULL;
 	srv->n_sessions--;
+	metrics_session_close(link->proto->name);
 	if (srv->stopping && srv->n_sessions == 0)
 		event_base_loopexit(srv->base, NULL);
 }
@@ -358,7 +362,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
 	event_add(ev_usr1, NULL);
-	if (open_listeners(&srv) < 0) {
+	if (open_listeners(&srv) < 0 || web_start(&srv, &srv.web) < 0) {
 		close_listeners();
 		event_free(ev_term);
 		event_free(ev_int);
@@ -399,6 +403,7 @@ server_run(struct config *cfg, const char *conf_path, char **argv, int argc)
 	scheduler_stop(srv.sched);
 	commit_stop(&srv.commit);
 	workq_free(&srv.workq);
+	web_stop(&srv.web); /* after the workers: no request in flight */
 	scheduler_free(&srv.sched);
 	pickup_free(&srv.pickup);
 	dns_free(&srv.dns);

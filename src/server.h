@@ -22,6 +22,7 @@ struct dns;
 struct scheduler;
 struct pickup;
 struct auth_limit;
+struct web;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /*
@@ -60,6 +61,7 @@ struct server {
 	struct auth_limit *auth_limit; /* failed logins per address */
 	struct scheduler *sched;       /* the queue's brain */
 	struct pickup *pickup;	       /* data_dir/pickup/ watcher */
+	struct web *web;	       /* the admin web (admin_listen) */
 	/* Live sessions of every protocol, doubly linked, for shutdown. */
 	struct server_session *sessions;
 	bool stopping;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/metrics.h"
 #include "util/xalloc.h"
 
 #define BUCKETS 1024
@@ -85,6 +86,7 @@ unsigned
 auth_limit_fail(struct auth_limit *al, const char *addr, time_t now)
 {
 	struct entry *e = find(al, addr, now);
+	metrics_auth_failure();
 	if (e == NULL) {
 		size_t len = strlen(addr);
 		e = xcalloc(1, sizeof(*e) + len + 1);

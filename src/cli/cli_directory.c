@@ -1,6 +1,6 @@
 /*
  * cli_directory - `petrel domain|user|alias ...`: the admin side of the
- * directory (src/store/directory.h).
+ * directory, through admin/admin_ops.h (as the web admin does).
  *
  *   domain add|del DOMAIN       domain list
  *   user add|passwd ADDRESS     (password: one line on standard input)
@@ -19,7 +19,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,11 +27,11 @@
 #include <sys/stat.h>
 
 #include "conf/config.h"
+#include "admin/admin_ops.h"
 #include "store/directory.h"
 
-/* fail - print "petrel: reason" and return status. */
-static int __attribute__((format(printf, 2, 3)))
-fail(int status, const char *fmt, ...)
+int
+cli_fail(int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,42 +77,34 @@ mkdir_p(const char *dir)
 	return 0;
 }
 
-/* open_directory - data_dir/directory.db, created if missing. */
-static struct directory *
-open_directory(const struct config *cfg)
+struct directory *
+cli_open_directory(const struct config *cfg)
 {
 	struct directory *dir;
 	char err[512];
 
 	if (mkdir_p(cfg->data_dir) < 0) {
-		fail(1, "cannot create data_dir %s: %s", cfg->data_dir,
-		     strerror(errno));
+		cli_fail(1, "cannot create data_dir %s: %s", cfg->data_dir,
+			 strerror(errno));
 		return NULL;
 	}
 	dir = directory_open(cli_data_path(cfg, "directory.db"), true, err,
 			     sizeof(err));
 	if (dir == NULL)
-		fail(1, "%s", err);
+		cli_fail(1, "%s", err);
 	return dir;
 }
 
-/* print_row - a listing line: "a" or "a: b". */
+/* print_line - a listing line. */
 static void
-print_row(const char *a, const char *b, void *arg)
+print_line(const char *a, void *arg)
 {
 	(void)arg;
-	if (b != NULL)
-		printf("%s: %s\n", a, b);
-	else
-		printf("%s\n", a);
+	printf("%s\n", a);
 }
 
-/*
- * read_password - one line from standard input, without its line end.
- * Never from argv: arguments are visible to every user in ps.
- */
-static char *
-read_password(size_t *cap_r)
+char *
+cli_read_password(size_t *cap_r)
 {
 	char *line = NULL;
 	ssize_t n;
@@ -131,171 +122,149 @@ read_password(size_t *cap_r)
 	return line;
 }
 
-/* known_domain - for `list DOMAIN`: 0 if hosted, else the exit status. */
-static int
-known_domain(struct directory *dir, const char *domain)
+void
+cli_free_password(char *password, size_t cap)
 {
-	int r = directory_is_local_domain(dir, domain);
-
-	if (r < 0)
-		return fail(1, "cannot read the directory");
-	if (r == 0)
-		return fail(1, "unknown domain %s", domain);
-	return 0;
+	if (password == NULL)
+		return;
+	explicit_bzero(password, cap);
+	free(password);
 }
 
-/* finish - close, and turn a directory call's result into a status. */
-static int
-finish(struct directory **dirp, int r, const char *err)
+int
+cli_finish(struct directory **dirp, int r, const struct admin_result *res)
 {
 	directory_close(dirp);
-	return r < 0 ? fail(1, "%s", err) : 0;
+	return r < 0 ? cli_fail(1, "%s", res->error) : 0;
 }
 
 int
 cli_domain(const struct config *cfg, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[512] = "cannot read the directory";
+	struct admin_result res = {0};
+	struct admin_ctx ctx = {cfg, NULL};
 	int r;
 
 	if (!((argc == 2 &&
 	       (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "del") == 0)) ||
 	      (argc == 1 && strcmp(argv[0], "list") == 0)))
-		return fail(2, "usage: petrel domain add|del DOMAIN | "
-			       "domain list");
-	if ((dir = open_directory(cfg)) == NULL)
+		return cli_fail(2, "usage: petrel domain add|del DOMAIN | "
+				   "domain list");
+	if ((ctx.dir = cli_open_directory(cfg)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "add") == 0)
-		r = directory_domain_add(dir, argv[1], err, sizeof(err));
+		r = admin_domain_add(&ctx, argv[1], &res);
 	else if (strcmp(argv[0], "del") == 0)
-		r = directory_domain_del(dir, argv[1], err, sizeof(err));
+		r = admin_domain_del(&ctx, argv[1], &res);
 	else
-		r = directory_domain_list(dir, print_row, NULL);
-	return finish(&dir, r, err);
+		r = admin_domain_list(&ctx, print_line, NULL, &res);
+	return cli_finish(&ctx.dir, r, &res);
 }
 
-/* print_quota - "none", or the size in the largest unit that divides it. */
 static void
-print_quota(uint64_t bytes)
+print_user(const char *address, uint64_t quota, void *arg)
 {
-	static const char units[] = "kmg";
-	int u = -1;
-
-	if (bytes == 0) {
-		printf("none\n");
-		return;
-	}
-	while (u < 2 && bytes % 1024 == 0) {
-		bytes /= 1024;
-		u++;
-	}
-	if (u < 0)
-		printf("%" PRIu64 "\n", bytes);
-	else
-		printf("%" PRIu64 "%c\n", bytes, units[u]);
+	(void)quota;
+	(void)arg;
+	printf("%s\n", address);
 }
 
 int
 cli_user(const struct config *cfg, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[512] = "cannot read the directory";
+	struct admin_result res = {0};
+	struct admin_ctx ctx = {cfg, NULL};
 	const char *sub = argc > 0 ? argv[0] : "";
 	bool needs_password =
 	    strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0;
 	char *password = NULL;
 	size_t cap = 0;
-	int r;
-
 	uint64_t quota = 0;
+	int r;
 
 	if (!((argc == 2 && (needs_password || strcmp(sub, "del") == 0)) ||
 	      ((argc == 2 || argc == 3) && strcmp(sub, "quota") == 0) ||
 	      ((argc == 1 || argc == 2) && strcmp(sub, "list") == 0)))
-		return fail(2, "usage: petrel user add|passwd|del ADDRESS | "
-			       "user quota ADDRESS [SIZE|none] | "
-			       "user list [DOMAIN]");
+		return cli_fail(2,
+				"usage: petrel user add|passwd|del ADDRESS | "
+				"user quota ADDRESS [SIZE|none] | "
+				"user list [DOMAIN]");
 	if (argc == 3 && strcmp(argv[2], "none") != 0 &&
 	    config_parse_size(argv[2], &quota) < 0)
-		return fail(2, "bad size '%s' (e.g. 500m, 2g, none)", argv[2]);
+		return cli_fail(2, "bad size '%s' (e.g. 500m, 2g, none)",
+				argv[2]);
 	if (needs_password) {
-		password = read_password(&cap);
+		password = cli_read_password(&cap);
 		if (password == NULL)
-			return fail(1, "no password on standard input");
+			return cli_fail(1, "no password on standard input");
 		if (password[0] == '\0') {
 			free(password);
-			return fail(1, "empty password");
+			return cli_fail(1, "empty password");
 		}
 	}
-	if ((dir = open_directory(cfg)) == NULL) {
-		r = 1;
-		goto out;
+	if ((ctx.dir = cli_open_directory(cfg)) == NULL) {
+		cli_free_password(password, cap);
+		return 1;
 	}
 	if (strcmp(sub, "add") == 0) {
-		r = directory_user_add(dir, argv[1], password, err,
-				       sizeof(err));
+		r = admin_user_add(&ctx, argv[1], password, &res);
 	} else if (strcmp(sub, "passwd") == 0) {
-		r = directory_user_passwd(dir, argv[1], password, err,
-					  sizeof(err));
+		r = admin_user_passwd(&ctx, argv[1], password, &res);
 	} else if (strcmp(sub, "del") == 0) {
-		r = directory_user_del(dir, argv[1], err, sizeof(err));
+		r = admin_user_del(&ctx, argv[1], &res);
 	} else if (strcmp(sub, "quota") == 0 && argc == 3) {
-		r = directory_user_quota_set(dir, argv[1], quota, err,
-					     sizeof(err));
+		r = admin_user_quota_set(&ctx, argv[1], quota, &res);
 	} else if (strcmp(sub, "quota") == 0) {
-		r = directory_user_quota(dir, argv[1], &quota);
-		if (r > 0) {
-			print_quota(quota);
-			r = 0;
-		} else if (r == 0) {
-			snprintf(err, sizeof(err), "unknown user %s", argv[1]);
-			r = -1;
+		r = admin_user_quota_get(&ctx, argv[1], &quota, &res);
+		if (r == 0) {
+			char text[32];
+			admin_format_quota(quota, text, sizeof(text));
+			printf("%s\n", text);
 		}
-	} else if (argc == 2 && known_domain(dir, argv[1]) != 0) {
-		directory_close(&dir);
-		r = 1;
-		goto out;
 	} else {
-		r = directory_user_list(dir, argc == 2 ? argv[1] : NULL,
-					print_row, NULL);
+		r = admin_user_list(&ctx, argc == 2 ? argv[1] : NULL, false,
+				    print_user, NULL, &res);
 	}
-	r = finish(&dir, r, err);
-out:
-	if (password != NULL) {
-		explicit_bzero(password, cap);
-		free(password);
-	}
-	return r;
+	cli_free_password(password, cap);
+	return cli_finish(&ctx.dir, r, &res);
+}
+
+/* print_alias - "ADDRESS: TARGET1, TARGET2". */
+static void
+print_alias(const char *address, const char *const *targets, size_t n,
+	    void *arg)
+{
+	(void)arg;
+	printf("%s:", address);
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s", i > 0 ? "," : "", targets[i]);
+	printf("\n");
 }
 
 int
 cli_alias(const struct config *cfg, int argc, char **argv)
 {
-	struct directory *dir;
-	char err[512] = "cannot read the directory";
+	struct admin_result res = {0};
+	struct admin_ctx ctx = {cfg, NULL};
 	const char *sub = argc > 0 ? argv[0] : "";
 	int r;
 
 	if (!((argc >= 3 && strcmp(sub, "add") == 0) ||
 	      (argc == 2 && strcmp(sub, "del") == 0) ||
 	      ((argc == 1 || argc == 2) && strcmp(sub, "list") == 0)))
-		return fail(2, "usage: petrel alias add ADDRESS TARGET... | "
-			       "alias del ADDRESS | alias list [DOMAIN]");
-	if ((dir = open_directory(cfg)) == NULL)
+		return cli_fail(2,
+				"usage: petrel alias add ADDRESS TARGET... | "
+				"alias del ADDRESS | alias list [DOMAIN]");
+	if ((ctx.dir = cli_open_directory(cfg)) == NULL)
 		return 1;
-	if (strcmp(sub, "add") == 0) {
-		r = directory_alias_add(dir, argv[1],
-					(const char *const *)(argv + 2),
-					(size_t)argc - 2, err, sizeof(err));
-	} else if (strcmp(sub, "del") == 0) {
-		r = directory_alias_del(dir, argv[1], err, sizeof(err));
-	} else if (argc == 2 && known_domain(dir, argv[1]) != 0) {
-		directory_close(&dir);
-		return 1;
-	} else {
-		r = directory_alias_list(dir, argc == 2 ? argv[1] : NULL,
-					 print_row, NULL);
-	}
-	return finish(&dir, r, err);
+	if (strcmp(sub, "add") == 0)
+		r = admin_alias_add(&ctx, argv[1],
+				    (const char *const *)(argv + 2),
+				    (size_t)argc - 2, &res);
+	else if (strcmp(sub, "del") == 0)
+		r = admin_alias_del(&ctx, argv[1], &res);
+	else
+		r = admin_alias_list(&ctx, argc == 2 ? argv[1] : NULL,
+				     print_alias, NULL, &res);
+	return cli_finish(&ctx.dir, r, &res);
 }

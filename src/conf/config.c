@@ -34,6 +34,7 @@ enum config_kind {
 	KIND_PATH,     /* non-empty text (data_dir) */
 	KIND_LISTEN,   /* list of ADDR:PORT, empty = off */
 	KIND_NETS,     /* relay_networks */
+	KIND_NETLIST,  /* a struct config_net_list (metrics_networks) */
 	KIND_SIZE,     /* 25m */
 	KIND_UINT,     /* decimal, >= min */
 	KIND_DNS,      /* dns_servers */
@@ -93,6 +94,13 @@ static const struct config_key config_keys[] = {
     {"outbound_tls_required", KIND_BOOL, OFF(outbound_tls_required), 0},
     {"max_auth_failures", KIND_UINT, OFF(max_auth_failures), 1},
     {"auth_failure_window", KIND_DURATION, OFF(auth_failure_window), 1},
+    {"admin_listen", KIND_LISTEN, OFF(admin_listen), 0},
+    {"admin_plain_http", KIND_BOOL, OFF(admin_plain_http), 0},
+    {"admin_session_idle", KIND_DURATION, OFF(admin_session_idle), 1},
+    {"admin_session_lifetime", KIND_DURATION, OFF(admin_session_lifetime), 1},
+    {"metrics_networks", KIND_NETLIST, OFF(metrics_networks), 0},
+    {"admin_chartjs", KIND_PATH, OFF(admin_chartjs), 0},
+    {"admin_log_lines", KIND_UINT, OFF(admin_log_lines), 0},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -138,6 +146,13 @@ static const struct {
     {"outbound_tls_required", "no"},
     {"max_auth_failures", "10"},
     {"auth_failure_window", "1h"},
+    {"admin_listen", "127.0.0.1:8443"},
+    {"admin_plain_http", "no"},
+    {"admin_session_idle", "30m"},
+    {"admin_session_lifetime", "12h"},
+    {"metrics_networks", "127.0.0.1/32, ::1/128"},
+    {"admin_chartjs", "/usr/share/javascript/chart.js/chart.min.js"},
+    {"admin_log_lines", "10000"},
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -505,6 +520,16 @@ config_net_contains(const struct config_net *net, const struct sockaddr *sa)
 }
 
 bool
+config_net_list_contains(const struct config_net_list *list,
+			 const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (config_net_contains(&list->items[i], sa))
+			return true;
+	return false;
+}
+
+bool
 config_is_relay_client(const struct config *cfg, const struct sockaddr *sa)
 {
 	size_t i;
@@ -594,7 +619,7 @@ static int
 set_list(struct config *cfg, const struct config_key *k, const char *value,
 	 char *err, size_t errlen)
 {
-	struct config_net nets[CONFIG_MAX_NETS];
+	struct config_net list[CONFIG_MAX_NETS];
 	char dns[CONFIG_MAX_DNS][80];
 	unsigned retries[CONFIG_MAX_RETRIES];
 	size_t n = 0, max;
@@ -602,13 +627,14 @@ set_list(struct config *cfg, const struct config_key *k, const char *value,
 	bool ok;
 	char *item, q[64];
 
-	memset(nets, 0, sizeof(nets));
+	memset(list, 0, sizeof(list));
 	memset(dns, 0, sizeof(dns));
 	memset(retries, 0, sizeof(retries));
-	max = k->kind == KIND_NETS  ? CONFIG_MAX_NETS
+	bool nets = k->kind == KIND_NETS || k->kind == KIND_NETLIST;
+	max = nets		    ? CONFIG_MAX_NETS
 	      : k->kind == KIND_DNS ? CONFIG_MAX_DNS
 				    : CONFIG_MAX_RETRIES;
-	what = k->kind == KIND_NETS  ? "network"
+	what = nets		     ? "network"
 	       : k->kind == KIND_DNS ? "dns server"
 				     : "duration";
 	while ((item = list_next(&pos)) != NULL) {
@@ -618,8 +644,8 @@ set_list(struct config *cfg, const struct config_key *k, const char *value,
 				k->name);
 			return -1;
 		}
-		if (k->kind == KIND_NETS)
-			ok = config_parse_net(item, &nets[n]) == 0;
+		if (nets)
+			ok = config_parse_net(item, &list[n]) == 0;
 		else if (k->kind == KIND_DNS)
 			ok = strlen(item) < sizeof(dns[n]) &&
 			     dns_server_ok(item);
@@ -638,8 +664,13 @@ set_list(struct config *cfg, const struct config_key *k, const char *value,
 		n++;
 	}
 	if (k->kind == KIND_NETS) {
-		memcpy(cfg->relay_networks, nets, sizeof(nets));
+		memcpy(cfg->relay_networks, list, sizeof(list));
 		cfg->n_relay_networks = n;
+	} else if (k->kind == KIND_NETLIST) {
+		struct config_net_list *nl =
+		    (struct config_net_list *)((char *)cfg + k->offset);
+		memcpy(nl->items, list, sizeof(list));
+		nl->n = n;
 	} else if (k->kind == KIND_DNS) {
 		memcpy(cfg->dns_servers, dns, sizeof(dns));
 		cfg->n_dns_servers = n;
@@ -713,6 +744,7 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		}
 		return 0;
 	case KIND_NETS:
+	case KIND_NETLIST:
 	case KIND_DNS:
 	case KIND_RETRIES:
 		return set_list(cfg, k, value, err, errlen);
@@ -1011,9 +1043,16 @@ config_print(const struct config *cfg, FILE *out)
 			break;
 		}
 		case KIND_NETS:
-			for (j = 0; j < cfg->n_relay_networks; j++) {
-				const struct config_net *nt =
-				    &cfg->relay_networks[j];
+		case KIND_NETLIST: {
+			const struct config_net *nets = cfg->relay_networks;
+			size_t n = cfg->n_relay_networks;
+			if (k->kind == KIND_NETLIST) {
+				const struct config_net_list *nl = field;
+				nets = nl->items;
+				n = nl->n;
+			}
+			for (j = 0; j < n; j++) {
+				const struct config_net *nt = &nets[j];
 				if (inet_ntop(nt->family, nt->addr, addr,
 					      sizeof(addr)) == NULL)
 					strcpy(addr, "?");
@@ -1021,6 +1060,7 @@ config_print(const struct config *cfg, FILE *out)
 					nt->prefix);
 			}
 			break;
+		}
 		case KIND_DNS:
 			for (j = 0; j < cfg->n_dns_servers; j++)
 				fprintf(out, "%s %s", j ? "," : "",
@@ -1074,6 +1114,9 @@ static const char *const live_keys[] = {
     "tls_cert",
     "tls_key",
     "log_level",
+    "admin_session_idle",
+    "admin_session_lifetime",
+    "metrics_networks",
 };
 
 static bool

@@ -38,6 +38,12 @@ struct config_net {
 	unsigned prefix;  /* prefix length in bits */
 };
 
+/* A list of networks (metrics_networks). */
+struct config_net_list {
+	size_t n;
+	struct config_net items[CONFIG_MAX_NETS];
+};
+
 struct config {
 	char *hostname;
 	char *data_dir;
@@ -88,6 +94,15 @@ struct config {
 	bool outbound_tls_required;   /* default no: STARTTLS when offered */
 	unsigned max_auth_failures;   /* default 10 per address and window */
 	unsigned auth_failure_window; /* default 1h */
+
+	/* The admin web (src/web/), documented in the README. */
+	struct config_listen_list admin_listen;	 /* default 127.0.0.1:8443 */
+	bool admin_plain_http;			 /* default no; loopback only */
+	unsigned admin_session_idle;		 /* default 30m */
+	unsigned admin_session_lifetime;	 /* default 12h */
+	struct config_net_list metrics_networks; /* /metrics without token */
+	char *admin_chartjs;	  /* the installed Chart.js file */
+	unsigned admin_log_lines; /* recent log lines kept, 10000 */
 };
 
 /*
@@ -156,6 +171,10 @@ int config_parse_net(const char *s, struct config_net *net_r);
 /* config_net_contains - is the address (sockaddr_in/in6) inside net? */
 bool config_net_contains(const struct config_net *net,
 			 const struct sockaddr *sa);
+
+/* config_net_list_contains - is sa in any network of list? */
+bool config_net_list_contains(const struct config_net_list *list,
+			      const struct sockaddr *sa);
 
 /* config_is_relay_client - is sa in any of cfg->relay_networks? */
 bool config_is_relay_client(const struct config *cfg,

@@ -17,8 +17,24 @@
 #include <openssl/x509v3.h>
 
 #include "conf/config.h"
+#include "stats/metrics.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+
+/*
+ * tls_info - count handshakes for /metrics: one that finished, or one
+ * that ended in a fatal alert (sent or received) before it finished. A
+ * peer that just hangs up mid-handshake is not counted.
+ */
+static void
+tls_info(const SSL *ssl, int where, int ret)
+{
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		metrics_tls_handshake(SSL_is_server(ssl), true);
+	else if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL &&
+		 SSL_in_init(ssl))
+		metrics_tls_handshake(SSL_is_server(ssl), false);
+}
 
 SSL_CTX *
 tls_client_ctx_new(void)
@@ -30,6 +46,7 @@ tls_client_ctx_new(void)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_info_callback(ctx, tls_info);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	/* Trust anchors for outbound_tls_required, which does verify. */
 	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
@@ -305,6 +322,7 @@ tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_info_callback(ctx, tls_info);
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
 				     SSL_OP_NO_COMPRESSION |
 				     SSL_OP_NO_RENEGOTIATION);

@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "queue/queue.h"
 #include "queue/retry.h"
+#include "stats/metrics.h"
 #include "store/maildir.h"
 #include "store/notify.h"
 #include "util/fsutil.h"
@@ -150,9 +151,11 @@ commit_one(struct commit *c, struct queue_commit *job)
 			if (deliver_local(c, r, job->spool_path, job->spool_fd,
 					  env->size) == 0) {
 				r->state = QUEUE_RCPT_DONE;
+				metrics_rcpt_outcome(r->state, env->arrival);
 				continue;
 			}
 			r->attempts = 1;
+			metrics_rcpt_outcome(r->state, env->arrival);
 			r->next_attempt =
 			    retry_next(c->cfg->retry_intervals,
 				       c->cfg->n_retry_intervals, 1, now);
@@ -210,8 +213,10 @@ commit_thread(void *arg)
 			}
 			/* The group commit: one flush for the whole batch. */
 			c->n_syncs++;
+			unsigned long before = c->n_jobs;
 			for (struct queue_commit *j = batch; j; j = j->next)
 				c->n_jobs++;
+			metrics_commit_batch(c->n_jobs - before);
 			if (commit_sync(c) < 0) {
 				int e = errno;
 				log_err("commit: sync failed: %s", strerror(e));
@@ -227,6 +232,8 @@ commit_thread(void *arg)
 				if (j->work == NULL && j->error == 0 &&
 				    !j->queued)
 					unlink(j->spool_path);
+				if (j->work == NULL && j->error == 0)
+					metrics_received();
 				last = j;
 			}
 			pthread_mutex_lock(&c->lock);

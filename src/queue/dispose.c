@@ -202,6 +202,13 @@ badmail_work(struct queue_commit *job)
 	if (fd >= 0)
 		close(fd);
 	free(text);
+	/* The envelope too, for `petrel badmail resend` (admin_badmail.c). */
+	queue_path(t->cfg->data_dir, "env", t->id, msg, sizeof(msg));
+	snprintf(dst, sizeof(dst), "%s/badmail/%s.env", t->cfg->data_dir,
+		 t->id);
+	if (link(msg, dst) < 0 && errno != EEXIST)
+		log_warn("%s: cannot keep the envelope: %s", t->id,
+			 strerror(errno));
 	remove_files(t->cfg, t->id);
 	log_info("%s: moved to badmail (%s)", t->id, t->reason);
 }

@@ -14,6 +14,7 @@
 #include "queue/queue.h"
 #include "queue/retry.h"
 #include "server.h"
+#include "stats/metrics.h"
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
@@ -180,6 +181,7 @@ task_done(struct dispose_task *t)
 			r->next_attempt = dr->next;
 			free(r->last_error);
 			r->last_error = xstrdup(dr->text ? dr->text : "");
+			metrics_rcpt_outcome(r->state, m->env.arrival);
 			log_info("%s: to=<%s>, status=%s (%s)", m->env.id,
 				 r->address,
 				 r->state == QUEUE_RCPT_DONE ? "sent"
@@ -234,6 +236,7 @@ settle(struct scheduler *s, struct sched_msg *m, size_t i,
 	}
 	free(old);
 	r->state = state;
+	metrics_rcpt_outcome(state, m->env.arrival);
 	r->next_attempt = retry_next(cfg->retry_intervals,
 				     cfg->n_retry_intervals, r->attempts, now);
 	log_info("%s: to=<%s>, status=%s (%s)", m->env.id, r->address,
@@ -619,4 +622,18 @@ scheduler_free(struct scheduler **sp)
 		msg_free(s, s->msgs);
 	free(s);
 	*sp = NULL;
+}
+
+void
+scheduler_stats(const struct scheduler *s, unsigned *messages_r,
+		unsigned *rcpts_r, time_t *oldest_r)
+{
+	*messages_r = *rcpts_r = 0;
+	*oldest_r = 0;
+	for (const struct sched_msg *m = s->msgs; m != NULL; m = m->next) {
+		(*messages_r)++;
+		*rcpts_r += (unsigned)queue_envelope_pending(&m->env);
+		if (*oldest_r == 0 || m->env.arrival < *oldest_r)
+			*oldest_r = m->env.arrival;
+	}
 }

@@ -14,6 +14,8 @@
 #ifndef PETREL_QUEUE_SCHEDULER_H
 #define PETREL_QUEUE_SCHEDULER_H
 
+#include <time.h>
+
 struct server;
 struct scheduler;
 struct queue_envelope;
@@ -34,5 +36,12 @@ void scheduler_stop(struct scheduler *s);
 
 /* scheduler_free - after commit_stop(): free what is left. */
 void scheduler_free(struct scheduler **sp);
+
+/*
+ * scheduler_stats - the queue as the scheduler holds it: messages,
+ * recipients still pending, and the oldest arrival (0 when empty).
+ */
+void scheduler_stats(const struct scheduler *s, unsigned *messages_r,
+		     unsigned *rcpts_r, time_t *oldest_r);
 
 #endif

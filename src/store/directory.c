@@ -1,8 +1,9 @@
 /*
  * directory - hosted domains, users and aliases in SQLite.
  *
- * Schema (PRAGMA user_version = 2; version 2 added users.quota, in
- * bytes, 0 = none). Local parts are declared COLLATE
+ * Schema (PRAGMA user_version = 3; version 2 added users.quota, in
+ * bytes, 0 = none; version 3 the admin web's accounts and API tokens,
+ * see directory_admin.c). Local parts are declared COLLATE
  * NOCASE, so UNIQUE and every "=" on them ignore ASCII case; domains are
  * stored lower-case and compared exactly. An alias's targets live in
  * their own table, one row each, so a quoted local part containing a
@@ -14,6 +15,7 @@
  * (the Postfix rule), which is how "keep a copy and forward" is written.
  */
 #include "store/directory.h"
+#include "store/directory_sql.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -32,7 +34,7 @@
 #include "smtp/smtp_addr.h"
 #include "util/xalloc.h"
 
-#define DIRECTORY_SCHEMA_VERSION 2
+#define DIRECTORY_SCHEMA_VERSION 3
 #define DIRECTORY_MAX_DEPTH	 10
 /* Alias rows expanded per directory_expand: bounds wide fan-out trees. */
 #define DIRECTORY_MAX_WORK 1000
@@ -77,6 +79,17 @@ static const char schema_v1[] =
     "  target TEXT NOT NULL,"
     "  PRIMARY KEY (alias_id, pos));";
 
+/* Version 3: administrators (not mail users) and API tokens (hashes). */
+static const char schema_v3[] =
+    "CREATE TABLE admins ("
+    "  address TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+    "  hash TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE api_tokens ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE," /* hex SHA-256 of the token */
+    "  created INTEGER NOT NULL);";
+
 /* seterr - printf into err, if the caller gave one. */
 static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -90,9 +103,9 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* dberr - the connection's last error as a one-line reason; returns -1. */
-static int
-dberr(struct directory *dir, char *err, size_t errlen)
+/* directory_dberr - the connection's last error as a reason; returns -1. */
+int
+directory_dberr(struct directory *dir, char *err, size_t errlen)
 {
 	seterr(err, errlen, "directory database: %s", sqlite3_errmsg(dir->db));
 	return -1;
@@ -106,26 +119,26 @@ exec(struct directory *dir, const char *sql)
 }
 
 /*
- * write_begin - start a write transaction. IMMEDIATE takes the write
+ * directory_write_begin - start a write transaction. IMMEDIATE takes the write
  * lock now, so two CLI processes queue on busy_timeout instead of both
  * reading and then failing to upgrade with SQLITE_BUSY.
  */
-static int
-write_begin(struct directory *dir, char *err, size_t errlen)
+int
+directory_write_begin(struct directory *dir, char *err, size_t errlen)
 {
 	if (exec(dir, "BEGIN IMMEDIATE") < 0)
-		return dberr(dir, err, errlen);
+		return directory_dberr(dir, err, errlen);
 	return 0;
 }
 
-/* write_end - commit when ok is 0, else roll back; returns ok or -1. */
-static int
-write_end(struct directory *dir, int ok, char *err, size_t errlen)
+/* directory_write_end - commit when ok is 0, else roll back; ok or -1. */
+int
+directory_write_end(struct directory *dir, int ok, char *err, size_t errlen)
 {
 	if (ok == 0) {
 		if (exec(dir, "COMMIT") == 0)
 			return 0;
-		dberr(dir, err, errlen);
+		directory_dberr(dir, err, errlen);
 	}
 	exec(dir, "ROLLBACK");
 	return -1;
@@ -157,17 +170,19 @@ directory_migrate(struct directory *dir, const char *path, char *err,
 {
 	int v, r = 0;
 
-	if (write_begin(dir, err, errlen) < 0)
+	if (directory_write_begin(dir, err, errlen) < 0)
 		return -1;
 	v = user_version(dir);
 	if (v < 0)
-		r = dberr(dir, err, errlen);
+		r = directory_dberr(dir, err, errlen);
 	if (r == 0 && v == 0 && exec(dir, schema_v1) < 0)
-		r = dberr(dir, err, errlen);
+		r = directory_dberr(dir, err, errlen);
 	if (r == 0 && v < 2 &&
 	    exec(dir, "ALTER TABLE users ADD COLUMN"
 		      " quota INTEGER NOT NULL DEFAULT 0") < 0)
-		r = dberr(dir, err, errlen);
+		r = directory_dberr(dir, err, errlen);
+	if (r == 0 && v < 3 && exec(dir, schema_v3) < 0)
+		r = directory_dberr(dir, err, errlen);
 	if (r == 0 && v > DIRECTORY_SCHEMA_VERSION) {
 		seterr(err, errlen,
 		       "%s: schema version %d is newer than this petrel (%d)",
@@ -179,9 +194,9 @@ directory_migrate(struct directory *dir, const char *path, char *err,
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 DIRECTORY_SCHEMA_VERSION);
 		if (exec(dir, sql) < 0)
-			r = dberr(dir, err, errlen);
+			r = directory_dberr(dir, err, errlen);
 	}
-	return write_end(dir, r, err, errlen);
+	return directory_write_end(dir, r, err, errlen);
 }
 
 static int
@@ -261,6 +276,12 @@ directory_open(const char *path, bool create, char *err, size_t errlen)
 fail:
 	directory_close(&dir);
 	return NULL;
+}
+
+sqlite3 *
+directory_sqlite(struct directory *dir)
+{
+	return dir->db;
 }
 
 void
@@ -356,9 +377,10 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 	sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
-/* row_exists - run a one-shot query with up to two text binds. */
-static int
-row_exists(struct directory *dir, const char *sql, const char *a, const char *b)
+/* directory_row_exists - a one-shot query with up to two text binds. */
+int
+directory_row_exists(struct directory *dir, const char *sql, const char *a,
+		     const char *b)
 {
 	sqlite3_stmt *st;
 	int r;
@@ -374,10 +396,10 @@ row_exists(struct directory *dir, const char *sql, const char *a, const char *b)
 	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
-/* run - a one-shot write with up to three text binds; -1 on error. */
-static int
-run(struct directory *dir, const char *sql, const char *a, const char *b,
-    const char *c)
+/* directory_run - a one-shot write with up to three text binds; 0 or -1. */
+int
+directory_run(struct directory *dir, const char *sql, const char *a,
+	      const char *b, const char *c)
 {
 	sqlite3_stmt *st;
 	int r;
@@ -399,10 +421,10 @@ run(struct directory *dir, const char *sql, const char *a, const char *b,
 static int
 hosted(struct directory *dir, const char *domain, char *err, size_t errlen)
 {
-	int r = row_exists(dir, "SELECT 1 FROM domains WHERE name = ?1", domain,
-			   NULL);
+	int r = directory_row_exists(
+	    dir, "SELECT 1 FROM domains WHERE name = ?1", domain, NULL);
 	if (r < 0)
-		return dberr(dir, err, errlen);
+		return directory_dberr(dir, err, errlen);
 	if (r == 0)
 		seterr(err, errlen, "unknown domain %s", domain);
 	return r;
@@ -421,21 +443,23 @@ directory_domain_add(struct directory *dir, const char *domain, char *err,
 		seterr(err, errlen, "malformed domain '%s'", domain);
 		return -1;
 	}
-	if (write_begin(dir, err, errlen) < 0)
+	if (directory_write_begin(dir, err, errlen) < 0)
 		return -1;
-	r = row_exists(dir, "SELECT 1 FROM domains WHERE name = ?1", d, NULL);
+	r = directory_row_exists(dir, "SELECT 1 FROM domains WHERE name = ?1",
+				 d, NULL);
 	if (r < 0) {
-		r = dberr(dir, err, errlen);
+		r = directory_dberr(dir, err, errlen);
 	} else if (r > 0) {
 		seterr(err, errlen, "domain %s already exists", d);
 		r = -1;
-	} else if (run(dir,
+	} else if (directory_run(
+		       dir,
 		       "INSERT INTO domains (name, created)"
 		       " VALUES (?1, CAST(strftime('%s', 'now') AS INTEGER))",
 		       d, NULL, NULL) < 0) {
-		r = dberr(dir, err, errlen);
+		r = directory_dberr(dir, err, errlen);
 	}
-	return write_end(dir, r, err, errlen);
+	return directory_write_end(dir, r, err, errlen);
 }
 
 int
@@ -449,29 +473,31 @@ directory_domain_del(struct directory *dir, const char *domain, char *err,
 		seterr(err, errlen, "malformed domain '%s'", domain);
 		return -1;
 	}
-	if (write_begin(dir, err, errlen) < 0)
+	if (directory_write_begin(dir, err, errlen) < 0)
 		return -1;
 	r = hosted(dir, d, err, errlen);
 	if (r > 0) {
-		r = row_exists(dir,
-			       "SELECT 1 FROM users WHERE domain = ?1"
-			       " UNION ALL"
-			       " SELECT 1 FROM aliases WHERE domain = ?1",
-			       d, NULL);
+		r = directory_row_exists(
+		    dir,
+		    "SELECT 1 FROM users WHERE domain = ?1"
+		    " UNION ALL"
+		    " SELECT 1 FROM aliases WHERE domain = ?1",
+		    d, NULL);
 		if (r < 0) {
-			r = dberr(dir, err, errlen);
+			r = directory_dberr(dir, err, errlen);
 		} else if (r > 0) {
 			seterr(err, errlen,
 			       "domain %s still has users or aliases", d);
 			r = -1;
-		} else if (run(dir, "DELETE FROM domains WHERE name = ?1", d,
-			       NULL, NULL) < 0) {
-			r = dberr(dir, err, errlen);
+		} else if (directory_run(dir,
+					 "DELETE FROM domains WHERE name = ?1",
+					 d, NULL, NULL) < 0) {
+			r = directory_dberr(dir, err, errlen);
 		}
 	} else {
 		r = -1;
 	}
-	return write_end(dir, r, err, errlen);
+	return directory_write_end(dir, r, err, errlen);
 }
 
 /* new_hash - hash password into out, or fail with a reason. */
@@ -508,32 +534,34 @@ directory_user_add(struct directory *dir, const char *address,
 	/* Hash before taking the write lock: yescrypt is slow on purpose. */
 	if (new_hash(password, hash, sizeof(hash), err, errlen) < 0)
 		return -1;
-	if (write_begin(dir, err, errlen) < 0)
+	if (directory_write_begin(dir, err, errlen) < 0)
 		return -1;
 	r = hosted(dir, p.domain, err, errlen);
 	if (r > 0) {
-		r = row_exists(dir,
-			       "SELECT 1 FROM users"
-			       " WHERE domain = ?1 AND localpart = ?2",
-			       p.domain, p.local);
+		r = directory_row_exists(
+		    dir,
+		    "SELECT 1 FROM users"
+		    " WHERE domain = ?1 AND localpart = ?2",
+		    p.domain, p.local);
 		if (r < 0) {
-			r = dberr(dir, err, errlen);
+			r = directory_dberr(dir, err, errlen);
 		} else if (r > 0) {
 			seterr(err, errlen, "user %s already exists", address);
 			r = -1;
-		} else if (run(dir,
+		} else if (directory_run(
+			       dir,
 			       "INSERT INTO users"
 			       " (domain, localpart, hash, created)"
 			       " VALUES (?1, ?2, ?3, CAST(strftime('%s', "
 			       "'now') AS INTEGER))",
 			       p.domain, p.local, hash) < 0) {
-			r = dberr(dir, err, errlen);
+			r = directory_dberr(dir, err, errlen);
 		}
 	} else {
 		r = -1;
 	}
 	explicit_bzero(hash, sizeof(hash));
-	return write_end(dir, r, err, errlen);
+	return directory_write_end(dir, r, err, errlen);
 }
 
 /* user_change - UPDATE/DELETE one user row; "unknown user" if none. */
@@ -546,12 +574,12 @@ user_change(struct directory *dir, const char *address, const char *sql,
 
 	if (parse_address(address, false, &p, err, errlen) < 0)
 		return -1;
-	if (write_begin(dir, err, errlen) < 0)
+	if (directory_write_begin(dir, err, errlen) < 0)
 		return -1;
 	r = hosted(dir, p.domain, err, errlen);
 	if (r > 0) {
-		if (run(dir, sql, p.domain, p.local, hash) < 0) {
-			r = dberr(dir, err, errlen);
+		if (directory_run(dir, sql, p.domain, p.local, hash) < 0) {
+			r = directory_dberr(dir, err, errlen);
 		} else if (sqlite3_changes(dir->db) == 0) {
 			seterr(err, errlen, "unknown user %s", address);
 			r = -1;
@@ -561,7 +589,7 @@ user_change(struct directory *dir, const char *address, const char *sql,
 	} else {
 		r = -1;
 	}
-	return write_end(dir, r, err, errlen);
+	return directory_write_end(dir, r, err, errlen);
 }
 
 int
@@ -669,7 +697,7 @@ directory_alias_add(struct directory *dir, const char *address,
 			snprintf(buf, sizeof(buf), "%s", targets[i]);
 		canon[i] = xstrdup(buf);
 	}
-	if (write_begin(dir, err, errlen) < 0) {
+	if (directory_write_begin(dir, err, errlen) < 0) {
 		r = -1;
 		goto out;
 	}
@@ -680,13 +708,15 @@ directory_alias_add(struct directory *dir, const char *address,
 	}
 	/* Replace: the old row and (by cascade) its targets go. */
 	r = -1;
-	if (run(dir, "DELETE FROM aliases WHERE domain = ?1 AND localpart = ?2",
+	if (directory_run(
+		dir, "DELETE FROM aliases WHERE domain = ?1 AND localpart = ?2",
 		p.domain, p.local, NULL) < 0 ||
-	    run(dir,
+	    directory_run(
+		dir,
 		"INSERT INTO aliases (domain, localpart, created)"
 		" VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER))",
 		p.domain, p.local, NULL) < 0) {
-		dberr(dir, err, errlen);
+		directory_dberr(dir, err, errlen);
 		goto end;
 	}
 	id = sqlite3_last_insert_rowid(dir->db);
@@ -695,7 +725,7 @@ directory_alias_add(struct directory *dir, const char *address,
 		"INSERT INTO alias_targets (alias_id, pos, target)"
 		" VALUES (?1, ?2, ?3)",
 		-1, &st, NULL) != SQLITE_OK) {
-		dberr(dir, err, errlen);
+		directory_dberr(dir, err, errlen);
 		goto end;
 	}
 	for (size_t i = 0; i < n_targets; i++) {
@@ -703,7 +733,7 @@ directory_alias_add(struct directory *dir, const char *address,
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
 		bind_text(st, 3, canon[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			dberr(dir, err, errlen);
+			directory_dberr(dir, err, errlen);
 			goto end;
 		}
 		sqlite3_reset(st);
@@ -711,7 +741,7 @@ directory_alias_add(struct directory *dir, const char *address,
 	r = 0;
 end:
 	sqlite3_finalize(st);
-	r = write_end(dir, r, err, errlen);
+	r = directory_write_end(dir, r, err, errlen);
 out:
 	for (size_t i = 0; i < n_targets; i++)
 		free(canon[i]);
@@ -728,15 +758,16 @@ directory_alias_del(struct directory *dir, const char *address, char *err,
 
 	if (parse_address(address, true, &p, err, errlen) < 0)
 		return -1;
-	if (write_begin(dir, err, errlen) < 0)
+	if (directory_write_begin(dir, err, errlen) < 0)
 		return -1;
 	r = hosted(dir, p.domain, err, errlen);
 	if (r > 0) {
-		if (run(dir,
+		if (directory_run(
+			dir,
 			"DELETE FROM aliases WHERE domain = ?1 AND localpart = "
 			"?2",
 			p.domain, p.local, NULL) < 0) {
-			r = dberr(dir, err, errlen);
+			r = directory_dberr(dir, err, errlen);
 		} else if (sqlite3_changes(dir->db) == 0) {
 			seterr(err, errlen, "unknown alias %s", address);
 			r = -1;
@@ -746,7 +777,7 @@ directory_alias_del(struct directory *dir, const char *address, char *err,
 	} else {
 		r = -1;
 	}
-	return write_end(dir, r, err, errlen);
+	return directory_write_end(dir, r, err, errlen);
 }
 
 /* --- listings --- */
@@ -807,13 +838,13 @@ directory_user_list(struct directory *dir, const char *domain,
 }
 
 int
-directory_alias_list(struct directory *dir, const char *domain,
-		     directory_row_cb *cb, void *arg)
+directory_alias_each(struct directory *dir, const char *domain,
+		     directory_alias_cb *cb, void *arg)
 {
 	char buf[DIRECTORY_ADDR_MAX];
 	sqlite3_stmt *st;
-	char *joined = NULL;
-	size_t len = 0;
+	char **targets = NULL;
+	size_t n = 0;
 	int64_t cur = -1;
 	int r;
 
@@ -829,31 +860,66 @@ directory_alias_list(struct directory *dir, const char *domain,
 	list_filter(st, domain);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		const char *target = (const char *)sqlite3_column_text(st, 3);
-		size_t tl = strlen(target);
 
 		if (id != cur) {
-			if (joined != NULL)
-				cb(buf, joined, arg);
+			if (n > 0)
+				cb(buf, (const char *const *)targets, n, arg);
+			for (size_t i = 0; i < n; i++)
+				free(targets[i]);
+			n = 0;
 			cur = id;
-			len = 0;
 			format_address((const char *)sqlite3_column_text(st, 1),
 				       (const char *)sqlite3_column_text(st, 2),
 				       buf, sizeof(buf));
 		}
+		targets = xrealloc(targets, (n + 1) * sizeof(*targets));
+		targets[n++] =
+		    xstrdup((const char *)sqlite3_column_text(st, 3));
+	}
+	if (n > 0 && r == SQLITE_DONE)
+		cb(buf, (const char *const *)targets, n, arg);
+	for (size_t i = 0; i < n; i++)
+		free(targets[i]);
+	free(targets);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+struct join {
+	directory_row_cb *cb;
+	void *arg;
+};
+
+/* join_targets - an alias as "address" and "target1, target2". */
+static void
+join_targets(const char *address, const char *const *targets, size_t n,
+	     void *arg)
+{
+	struct join *j = arg;
+	char *joined = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t tl = strlen(targets[i]);
 		joined = xrealloc(joined, len + tl + 3);
 		if (len > 0) {
 			memcpy(joined + len, ", ", 2);
 			len += 2;
 		}
-		memcpy(joined + len, target, tl + 1);
+		memcpy(joined + len, targets[i], tl + 1);
 		len += tl;
 	}
-	if (joined != NULL && r == SQLITE_DONE)
-		cb(buf, joined, arg);
+	j->cb(address, joined, j->arg);
 	free(joined);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : -1;
+}
+
+int
+directory_alias_list(struct directory *dir, const char *domain,
+		     directory_row_cb *cb, void *arg)
+{
+	struct join j = {cb, arg};
+
+	return directory_alias_each(dir, domain, join_targets, &j);
 }
 
 /* --- lookups used by the server --- */
@@ -1158,6 +1224,15 @@ directory_check_password(struct directory *dir, const char *address,
 		if (r != SQLITE_ROW && r != SQLITE_DONE)
 			return -1;
 	}
+	r = directory_verify(dir, password, stored);
+	free(stored);
+	return r;
+}
+
+int
+directory_verify(struct directory *dir, const char *password,
+		 const char *stored)
+{
 	if (stored == NULL) {
 		/*
 		 * No such user: spend the same time on a hash anyway, so
@@ -1172,9 +1247,7 @@ directory_check_password(struct directory *dir, const char *address,
 		check_hash(password, dir->dummy_hash);
 		return 0;
 	}
-	r = check_hash(password, stored);
-	free(stored);
-	return r;
+	return check_hash(password, stored);
 }
 
 int

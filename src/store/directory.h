@@ -82,6 +82,51 @@ int directory_user_list(struct directory *dir, const char *domain,
 /* cb(address, "target1, target2") */
 int directory_alias_list(struct directory *dir, const char *domain,
 			 directory_row_cb *cb, void *arg);
+/* directory_alias_each - the same, with the targets one by one. */
+typedef void directory_alias_cb(const char *address, const char *const *targets,
+				size_t n, void *arg);
+int directory_alias_each(struct directory *dir, const char *domain,
+			 directory_alias_cb *cb, void *arg);
+
+/*
+ * --- administrators and API tokens (directory_admin.c) ---
+ *
+ * Administrators of the web admin are their own accounts, apart from
+ * mail users (an address may be both, with two passwords). Addresses are
+ * any mailbox address, hosted here or not. Tokens are stored only as a
+ * hash (SHA-256: a token is 256 random bits, so a fast hash is enough);
+ * the token itself is shown once, by whoever made it.
+ */
+int directory_admin_add(struct directory *dir, const char *address,
+			const char *password, char *err, size_t errlen);
+int directory_admin_passwd(struct directory *dir, const char *address,
+			   const char *password, char *err, size_t errlen);
+int directory_admin_del(struct directory *dir, const char *address, char *err,
+			size_t errlen);
+/* cb(address, NULL), sorted. */
+int directory_admin_list(struct directory *dir, directory_row_cb *cb,
+			 void *arg);
+/* directory_admin_exists - 1 an administrator, 0 not, -1 error. */
+int directory_admin_exists(struct directory *dir, const char *address);
+/* 1 match, 0 no such admin or wrong password, -1 database error. */
+int directory_admin_check_password(struct directory *dir, const char *address,
+				   const char *password);
+
+/* directory_token_add - store token (its hash) under name: [A-Za-z0-9._-],
+ * 1 to 64 characters. */
+int directory_token_add(struct directory *dir, const char *name,
+			const char *token, char *err, size_t errlen);
+int directory_token_del(struct directory *dir, const char *name, char *err,
+			size_t errlen);
+/* cb(name, "2026-01-31 12:00 UTC" = when it was made), sorted by name. */
+int directory_token_list(struct directory *dir, directory_row_cb *cb,
+			 void *arg);
+/*
+ * directory_token_check - 1 when token is a stored one (its name into
+ * name_r), 0 not, -1 database error.
+ */
+int directory_token_check(struct directory *dir, const char *token,
+			  char *name_r, size_t namelen);
 
 /* --- lookups used by the server --- */
 

@@ -153,3 +153,33 @@ fsutil_write_atomic(const char *path, const void *data, size_t len)
 	*slash = '\0';
 	return fsutil_fsync_dir(dir[0] ? dir : "/");
 }
+
+char *
+fsutil_read_head(const char *path, size_t max, size_t *len_r, bool *truncated_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+
+	*truncated_r = false;
+	*len_r = 0;
+	if (fd < 0)
+		return NULL;
+	/* One byte more than max tells whether there is more. */
+	char *buf = xmalloc(max + 2);
+	while (len < max + 1) {
+		ssize_t n = read(fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > max) {
+		len = max;
+		*truncated_r = true;
+	}
+	buf[len] = '\0';
+	*len_r = len;
+	return buf;
+}

@@ -33,4 +33,12 @@ char *fsutil_read_file(const char *path, size_t max, size_t *len_r);
 /* fsutil_copy_fd - copy all of src (from offset 0) to dst. 0 or -1. */
 int fsutil_copy_fd(int src, int dst);
 
+/*
+ * fsutil_read_head - at most max bytes of path (heap, NUL-terminated),
+ * length in *len_r, and whether the file held more in *truncated_r.
+ * NULL (errno set) if it cannot be read.
+ */
+char *fsutil_read_head(const char *path, size_t max, size_t *len_r,
+		       bool *truncated_r);
+
 #endif

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/log_ring.h"
+
 static enum log_level min_level = LOG_LEVEL_INFO;
 
 void
@@ -39,6 +41,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
 	line[len++] = '\n';
+	log_ring_add(line, len); /* the admin page's recent lines */
 	fwrite(line, 1, len, stderr);
 	fflush(stderr);
 }

@@ -19,7 +19,7 @@ SANITIZER_ENV = {
 }
 
 OFF = ["submission_listen", "smtps_listen", "pop3_listen", "pop3s_listen",
-       "imap_listen", "imaps_listen"]
+       "imap_listen", "imaps_listen", "admin_listen"]
 
 
 _handed_out = set()

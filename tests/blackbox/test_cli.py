@@ -292,7 +292,7 @@ def test_directory_v1_migrates(petrel):
     assert petrel.lines("user", "quota", "u@old.org") == ["none"]
     petrel.ok("user", "quota", "u@old.org", "2g")
     assert petrel.lines("user", "quota", "u@old.org") == ["2g"]
-    assert petrel.query("PRAGMA user_version") == [(2,)]
+    assert petrel.query("PRAGMA user_version") == [(3,)]
 
 
 def test_user_del_other_case(petrel):

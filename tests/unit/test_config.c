@@ -724,6 +724,16 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->smtp_timeout, b->smtp_timeout);
 	assert_int_equal(a->smtp_data_timeout, b->smtp_data_timeout);
 	assert_string_equal(a->log_level, b->log_level);
+	assert_memory_equal(&a->admin_listen, &b->admin_listen,
+			    sizeof(a->admin_listen));
+	assert_int_equal(a->admin_plain_http, b->admin_plain_http);
+	assert_int_equal(a->admin_session_idle, b->admin_session_idle);
+	assert_int_equal(a->admin_session_lifetime, b->admin_session_lifetime);
+	assert_int_equal(a->metrics_networks.n, b->metrics_networks.n);
+	assert_memory_equal(&a->metrics_networks, &b->metrics_networks,
+			    sizeof(a->metrics_networks));
+	assert_string_equal(a->admin_chartjs, b->admin_chartjs);
+	assert_int_equal(a->admin_log_lines, b->admin_log_lines);
 }
 
 /* round_trip - parse(print(cfg)) into fresh defaults gives cfg again. */
@@ -784,6 +794,14 @@ test_round_trip(void **state)
 		   "log_level = error\n");
 	round_trip("relay_networks =\nmax_message_size = 2g\n"
 		   "retry_intervals = 86400\n");
+	round_trip("admin_listen = 127.0.0.1:9443, [::1]:9443\n"
+		   "admin_plain_http = yes\n"
+		   "admin_session_idle = 90s\n"
+		   "admin_session_lifetime = 2h\n"
+		   "metrics_networks = 10.1.2.3/8, 2001:db8::/32\n"
+		   "admin_chartjs = /opt/chart.js\n"
+		   "admin_log_lines = 0\n");
+	round_trip("metrics_networks =\n");
 }
 
 static void
@@ -826,6 +844,13 @@ test_print(void **state)
 	    "outbound_tls_required",
 	    "max_auth_failures",
 	    "auth_failure_window",
+	    "admin_listen",
+	    "admin_plain_http",
+	    "admin_session_idle",
+	    "admin_session_lifetime",
+	    "metrics_networks",
+	    "admin_chartjs",
+	    "admin_log_lines",
 	};
 	struct config cfg;
 	char err[256], *out, *p;
