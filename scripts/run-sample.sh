@@ -32,6 +32,16 @@ It lands in ./petrel-data/mail/example.org/alice/new/ . Read it by POP3:
 
     python3 -c 'import poplib; p = poplib.POP3("127.0.0.1", 2110); p.user("alice@example.org"); p.pass_("secret"); print(p.stat())'
 
+Read it by IMAP on 127.0.0.1:2143 (STARTTLS) or IMAPS on 127.0.0.1:2993,
+user alice@example.org, password secret; the certificate is self-signed
+(./petrel-data/tls-cert.pem), so tell the client to trust it:
+
+    python3 -c 'import imaplib,ssl; c=ssl.create_default_context(cafile="petrel-data/tls-cert.pem"); c.check_hostname=False; m=imaplib.IMAP4_SSL("127.0.0.1",2993,ssl_context=c); m.login("alice@example.org","secret"); print(m.select("INBOX"))'
+
+    mutt -f 'imaps://alice%40example.org@127.0.0.1:2993/INBOX'   (accept the certificate once)
+
+Thunderbird: IMAP, server 127.0.0.1, port 2993, SSL/TLS, normal password.
+
 Submission with AUTH: 127.0.0.1:2587 (STARTTLS) or 2465 (TLS), e.g.
 
     swaks --server 127.0.0.1:2587 --tls --auth PLAIN --auth-user alice@example.org --auth-password secret --from alice@example.org --to alice@example.org

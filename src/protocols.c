@@ -1,6 +1,7 @@
 #include "protocols.h"
 
 #include "conf/config.h"
+#include "imap/imap_server.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 
@@ -12,8 +13,8 @@ const struct protocol_listen protocol_listeners[] = {
     {"smtps_listen", LIST(smtps_listen), smtps_accept},
     {"pop3_listen", LIST(pop3_listen), pop3_server_accept},
     {"pop3s_listen", LIST(pop3s_listen), pop3s_accept},
-    {"imap_listen", LIST(imap_listen), NULL},
-    {"imaps_listen", LIST(imaps_listen), NULL},
+    {"imap_listen", LIST(imap_listen), imap_server_accept},
+    {"imaps_listen", LIST(imaps_listen), imaps_accept},
 };
 
 const size_t protocol_n_listeners =

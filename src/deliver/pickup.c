@@ -425,21 +425,18 @@ out:
 static void
 to_badmail(struct pickup_job *j)
 {
-	char dst[PATH_MAX], reason[PATH_MAX + 8];
+	char dst[PATH_MAX], reason[PATH_MAX + 8], tmp[PATH_MAX + 16];
 	char id[QUEUE_ID_MAX];
 	queue_id_new(id);
 	snprintf(dst, sizeof(dst), "%s/badmail/%s", j->cfg->data_dir, id);
 	snprintf(reason, sizeof(reason), "%s.reason", dst);
-	/* The message first: a reason never names one not there yet. */
-	if (rename(j->path, dst) < 0) {
-		log_err("pickup %s: cannot move to badmail: %s", j->name,
-			strerror(errno));
-		return;
-	}
+	snprintf(tmp, sizeof(tmp), "%s.reason-new", dst);
 	char *text =
 	    xasprintf("%s file: %s\n%s\n", j->drop ? "maildrop" : "pickup",
 		      j->name, j->error);
-	int fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* The reason is written aside and named only once the message is
+	 * in badmail/: whoever sees ID.reason finds ID, and all of it. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		if (fsutil_write_all(fd, text, strlen(text)) < 0)
 			log_err("%s: %s", reason, strerror(errno));
@@ -447,7 +444,16 @@ to_badmail(struct pickup_job *j)
 		close(fd);
 	}
 	free(text);
-	log_warn("pickup %s: moved to badmail/%s: %s", j->name, id, j->error);
+	if (rename(j->path, dst) < 0) {
+		log_err("pickup %s: cannot move to badmail: %s", j->name,
+			strerror(errno));
+		unlink(tmp);
+	} else {
+		if (fd >= 0 && rename(tmp, reason) < 0)
+			log_err("%s: %s", reason, strerror(errno));
+		log_warn("pickup %s: moved to badmail/%s: %s", j->name, id,
+			 j->error);
+	}
 }
 
 static void

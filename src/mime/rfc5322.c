@@ -85,6 +85,30 @@ rfc5322_next_field(const char *buf, size_t len, size_t pos,
 	return RFC5322_FIELD;
 }
 
+const char *
+rfc5322_skip_cfws(const char *p, const char *end)
+{
+	while (p < end) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			p++;
+		} else if (*p == '(') {
+			unsigned depth = 0;
+			while (p < end) {
+				char c = *p++;
+				if (c == '\\' && p < end)
+					p++;
+				else if (c == '(')
+					depth++;
+				else if (c == ')' && --depth == 0)
+					break;
+			}
+		} else {
+			break;
+		}
+	}
+	return p;
+}
+
 bool
 rfc5322_name_is(const struct rfc5322_field *f, const char *name)
 {

@@ -60,4 +60,12 @@ typedef void rfc5322_address_cb(const char *addr, size_t len, void *arg);
 int rfc5322_parse_addresses(const char *value, size_t len,
 			    rfc5322_address_cb *cb, void *arg);
 
+/*
+ * rfc5322_skip_cfws - past the CFWS (§3.2.2: white space, folding line
+ * ends, and (nested (comments)) with quoted-pairs) at p; an unterminated
+ * comment runs to end. For the structured fields MIME adds (RFC 2045
+ * §5.1) and dates (§3.3), where a comment never matters.
+ */
+const char *rfc5322_skip_cfws(const char *p, const char *end);
+
 #endif

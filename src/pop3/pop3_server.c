@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "auth/auth_limit.h"
 #include "auth/sasl.h"
 #include "conf/config.h"
 #include "net/bev.h"
@@ -224,6 +226,8 @@ auth_failed(struct pop3_session *s)
 {
 	struct timeval tv = {POP3_AUTH_DELAY, 0};
 	s->auth_failures++;
+	/* Counted for the address with SMTP's and IMAP's failures. */
+	auth_limit_fail(s->srv->auth_limit, s->addr, time(NULL));
 	s->state = POP3_STATE_AUTH_WAIT;
 	evtimer_add(s->delay_ev, &tv);
 }
@@ -284,6 +288,13 @@ auth_done(void *arg)
 static void
 start_auth(struct pop3_session *s, const char *user, const char *pass)
 {
+	if (auth_limit_blocked(s->srv->auth_limit, s->addr, time(NULL))) {
+		log_warn("pop3: [%s] login refused: too many failed logins",
+			 s->addr);
+		err(s, "[SYS/TEMP] Too many failed logins, try again later");
+		s->state = POP3_STATE_AUTHORIZATION;
+		return;
+	}
 	struct pop3_auth_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->lock_fd = -1;

@@ -19,6 +19,7 @@
 #include "stats/metrics.h"
 #include "queue/spool.h"
 #include "store/maildir.h"
+#include "store/notify.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -80,6 +81,7 @@ deliver_local(struct commit *c, struct queue_rcpt *r, const char *path, int fd,
 						   mbox, strerror(errno)));
 		return -1;
 	}
+	notify_delivered(mbox, size); /* quota usage; wakes IMAP IDLE */
 	free_str(&r->last_error, xasprintf("delivered to maildir"));
 	return 0;
 }

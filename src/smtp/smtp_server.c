@@ -33,6 +33,7 @@
 #include "smtp/smtp_parse.h"
 #include "mailauth/mauth_session.h"
 #include "store/directory.h"
+#include "store/quota.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -320,6 +321,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_command *c)
 	s->env.smtputf8 = args.smtputf8 ? QUEUE_UTF8_REQUESTED : 0;
 	s->env.ret = (enum queue_ret)args.ret;
 	s->env.envid = args.has_envid ? xstrdup(args.envid) : NULL;
+	s->declared_size = args.has_size ? args.size : 0;
 	s->state = SMTP_STATE_MAIL;
 	mauth_session_mail(s->mauth, sender, smtp_mauth_checked(s));
 	log_info("%s: client=[%s], helo=%s, from=<%s>", s->env.id, s->addr,
@@ -377,11 +379,22 @@ rcpt_resolve(struct smtp_session *s, const struct smtp_rcpt_args *args,
 		return 250;
 	}
 	switch (r) {
-	case DIRECTORY_OK:
+	case DIRECTORY_OK: {
+		/* A full mailbox: 452 4.2.2, or 552 5.2.2 if the declared
+		 * size cannot fit (store/quota.h). */
+		struct quota_reply q;
+		quota_rcpt(srv->dir, srv->cfg->data_dir, &t, s->declared_size,
+			   &q);
+		if (q.code != 0) {
+			smtp_reply(s, q.code, q.enh, "<%s>: %s", rcpt, q.text);
+			directory_targets_free(&t);
+			return q.code;
+		}
 		for (size_t i = 0; i < t.n; i++)
 			add_target(s, &t.items[i], rcpt, args);
 		smtp_reply(s, 250, "2.1.5", "Ok");
 		break;
+	}
 	case DIRECTORY_NOT_LOCAL:
 		/* An address literal, '%', '!' or a source route never gets
 		 * here for a local name: the parser keeps only the final

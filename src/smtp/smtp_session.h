@@ -92,7 +92,8 @@ struct smtp_session {
 	unsigned n_rcpt_ok;	   /* accepted RCPT commands */
 	unsigned n_rcpt_failed;
 	enum smtp_body_type body;
-	bool smtputf8; /* MAIL ... SMTPUTF8 (RFC 6531 §3.4) */
+	bool smtputf8;		/* MAIL ... SMTPUTF8 (RFC 6531 §3.4) */
+	uint64_t declared_size; /* MAIL SIZE= (0: none), for the quota */
 
 	/* DATA and BDAT (smtp_msg.c). */
 	struct smtp_dot dot;

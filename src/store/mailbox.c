@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/folder.h"
 #include "store/maildir.h"
+#include "store/quota.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -64,10 +66,8 @@ lock_fd(int fd, int op)
 	return r;
 }
 
-/* open_sync_lock - the exclusive lock that serializes syncs and renames
- * on the folder. Returns its fd or -1. */
-static int
-open_sync_lock(const char *path)
+int
+mailbox_sync_lock(const char *path)
 {
 	char lp[4096];
 	int fd;
@@ -582,7 +582,7 @@ mailbox_open(const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "cannot create", path);
 		return NULL;
 	}
-	lockfd = open_sync_lock(path);
+	lockfd = mailbox_sync_lock(path);
 	if (lockfd < 0) {
 		set_err(err, errlen, "cannot lock", path);
 		return NULL;
@@ -615,13 +615,8 @@ mailbox_free(struct mailbox **mbp)
 	*mbp = NULL;
 }
 
-/*
- * relocate - the current path of the message with this base name, if
- * another session renamed it (new flags) since our snapshot. Call with
- * the sync lock held, so it cannot move again. 0, or -1 if it is gone.
- */
-static int
-relocate(const char *path, const char *base, char *out, size_t outlen)
+int
+mailbox_find_file(const char *path, const char *base, char *out, size_t outlen)
 {
 	static const char *const subs[] = {"cur", "new"};
 	size_t blen = strlen(base);
@@ -650,6 +645,16 @@ relocate(const char *path, const char *base, char *out, size_t outlen)
 	return -1;
 }
 
+/* quota_removed - a message left the folder: tell the user's usage
+ * (store/quota.h; a Maildir++ sub-folder's is its parent's). */
+static void
+quota_removed(const char *path, uint64_t size)
+{
+	char root[4096];
+	if (folder_quota_root(path, root, sizeof(root)) == 0)
+		quota_add(root, -(int64_t)size, -1);
+}
+
 int
 mailbox_delete(struct mailbox *mb, size_t i)
 {
@@ -660,18 +665,24 @@ mailbox_delete(struct mailbox *mb, size_t i)
 		errno = EINVAL;
 		return -1;
 	}
-	if (unlink(mb->msgs[i].path) == 0)
+	if (unlink(mb->msgs[i].path) == 0) {
+		quota_removed(mb->path, mb->msgs[i].size);
 		return 0;
+	}
 	if (errno != ENOENT)
 		return -1;
 	/* Renamed by another session since the snapshot: find it. */
-	lockfd = open_sync_lock(mb->path);
+	lockfd = mailbox_sync_lock(mb->path);
 	if (lockfd < 0)
 		return -1;
 	r = 0;
-	if (relocate(mb->path, mb->msgs[i].basename, cur, sizeof(cur)) == 0 &&
-	    unlink(cur) < 0 && errno != ENOENT)
-		r = -1;
+	if (mailbox_find_file(mb->path, mb->msgs[i].basename, cur,
+			      sizeof(cur)) == 0) {
+		if (unlink(cur) == 0)
+			quota_removed(mb->path, mb->msgs[i].size);
+		else if (errno != ENOENT)
+			r = -1;
+	}
 	close(lockfd);
 	return r;
 }
@@ -704,14 +715,14 @@ mailbox_set_flags(struct mailbox *mb, size_t i, const char *flags)
 	}
 	/* Renames happen under the sync lock, so a sync never scans cur/
 	 * while a message is between two names. */
-	lockfd = open_sync_lock(mb->path);
+	lockfd = mailbox_sync_lock(mb->path);
 	if (lockfd < 0) {
 		free(newpath);
 		return -1;
 	}
 	r = rename(m->path, newpath);
 	if (r < 0 && errno == ENOENT &&
-	    relocate(mb->path, m->basename, cur, sizeof(cur)) == 0)
+	    mailbox_find_file(mb->path, m->basename, cur, sizeof(cur)) == 0)
 		r = rename(cur, newpath);
 	int saved = errno;
 	close(lockfd);

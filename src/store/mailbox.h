@@ -69,6 +69,24 @@ int mailbox_delete(struct mailbox *mb, size_t i);
 int mailbox_set_flags(struct mailbox *mb, size_t i, const char *flags);
 
 /*
+ * mailbox_sync_lock - take the lock that serializes syncs and renames on
+ * the folder at path (an exclusive flock on "petrel-uidlist.lock",
+ * waiting for it). Returns its fd (close it to release) or -1. Hold it
+ * while renaming message files, so that no sync sees a message between
+ * two names.
+ */
+int mailbox_sync_lock(const char *path);
+
+/*
+ * mailbox_find_file - the current path of the message with this base
+ * name (the file name before ":"), in cur/ or new/, into out. For a
+ * message another session renamed since it was listed; call with the
+ * sync lock held so that it cannot move again. 0, or -1 (ENOENT).
+ */
+int mailbox_find_file(const char *path, const char *base, char *out,
+		      size_t outlen);
+
+/*
  * mailbox_lock_exclusive - take the POP3 maildrop lock on path (a flock
  * on "petrel-pop3.lock", not blocking). Returns the lock fd (close it to
  * release), -1 if another session holds it (errno EWOULDBLOCK), or -1 on

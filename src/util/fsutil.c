@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,6 +127,38 @@ fsutil_copy_fd(int src, int dst)
 			return -1;
 		off += n;
 	}
+}
+
+int
+fsutil_write_atomic(const char *path, const void *data, size_t len)
+{
+	char tp[4096], dir[4096];
+	if ((size_t)snprintf(tp, sizeof(tp), "%s.tmp", path) >= sizeof(tp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		int saved = errno;
+		close(fd);
+		unlink(tp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tp, path) < 0) {
+		int saved = errno;
+		unlink(tp);
+		errno = saved;
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return 0;
+	*slash = '\0';
+	return fsutil_fsync_dir(dir[0] ? dir : "/");
 }
 
 char *

@@ -14,6 +14,13 @@ int fsutil_mkdirs(const char *path, mode_t mode);
 /* fsutil_write_all - write len bytes, retrying short writes. 0 or -1. */
 int fsutil_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * fsutil_write_atomic - replace the file at path with data: written to
+ * path.tmp, fsync'ed, renamed over path, the directory fsync'ed. A crash
+ * leaves the old file or the new one, never a part. 0 or -1 (errno).
+ */
+int fsutil_write_atomic(const char *path, const void *data, size_t len);
+
 /* fsutil_fsync_dir - open path as a directory and fsync it. 0 or -1. */
 int fsutil_fsync_dir(const char *path);
 

@@ -16,5 +16,8 @@ struct strbuf {
 void strbuf_add(struct strbuf *sb, const char *s, size_t n);
 /* strbuf_adds - append a C string. */
 void strbuf_adds(struct strbuf *sb, const char *s);
+/* strbuf_addf - append printf-formatted text. */
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -211,6 +211,8 @@ class Petrel:
         self.pop3_port = free_port(host)
         self.submission_port = free_port(host)
         self.smtps_port = free_port(host)
+        self.imap_port = free_port(host)
+        self.imaps_port = free_port(host)
         self.conf = base / "petrel.conf"
         self.log_path = base / "petrel.log"
         self.proc = None
@@ -232,6 +234,8 @@ class Petrel:
         settings["pop3_listen"] = f"{host}:{self.pop3_port}"
         settings["submission_listen"] = f"{host}:{self.submission_port}"
         settings["smtps_listen"] = f"{host}:{self.smtps_port}"
+        settings["imap_listen"] = f"{host}:{self.imap_port}"
+        settings["imaps_listen"] = f"{host}:{self.imaps_port}"
         settings.update(extra or {})
         self.settings = settings
         self.write_conf()
