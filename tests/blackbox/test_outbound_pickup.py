@@ -155,7 +155,11 @@ def test_pickup_files_present_at_start(petrel_factory, tmp_path):
     assert len(msgs) == 3, p.log()[-2000:]
     assert sorted(re.search(rb"Subject: early (\d)", m).group(1)
                   for m in msgs) == [b"0", b"1", b"2"]
-    assert list((p.data_dir / "pickup").iterdir()) == []
+    # A pickup file is removed once its message is durable, which is just
+    # after the message shows in the mailbox.
+    pickup = p.data_dir / "pickup"
+    wait_for(lambda: list(pickup.iterdir()) == [], 10)
+    assert list(pickup.iterdir()) == []
 
 
 # --- sendmail ---------------------------------------------------------------
